@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+// config/detail/reader.h: typed, position-aware reads from a detail::Node table that report
+// every problem as a Diagnostic and keep going. Shared by the validators of each section.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/units.h"
+#include "config/detail/tree.h"
+#include "config/loader.h"
+
+namespace gc::config::detail {
+
+// Collects the diagnostics of one config file. Not thread-safe; one per load.
+class Checker {
+ public:
+  // `base_dir` is the absolute directory of the config file; relative paths resolve against it.
+  Checker(std::string file, std::string base_dir);
+
+  void error(Position pos, std::string message);
+  bool has_errors() const { return !diagnostics_.empty(); }
+  const std::string& base_dir() const { return base_dir_; }
+  // The diagnostics in file order (line, then column; ties keep the order of reporting).
+  std::vector<Diagnostic> take_diagnostics();
+
+ private:
+  std::string file_;
+  std::string base_dir_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+// Reads the members of one table. Every message is "<context><prefix><key>: <problem>", e.g.
+// `service "web": backoff.initial: invalid duration "3x": ...`. Each read_* leaves `out` alone
+// and returns false when the key is absent or its value is invalid (the latter is reported).
+class TableReader {
+ public:
+  // `context` prefixes every message (`service "web": ` or empty); `prefix` prefixes key names
+  // ("backoff." for an inline table); `where` names the table in unknown-key messages
+  // ("in [[service]]", "at the top level").
+  TableReader(Checker& checker, const Node& table, std::string context, std::string prefix,
+              std::string where);
+
+  // Reports each key not in `known`, suggesting the closest known key when one is near.
+  void reject_unknown(std::span<const std::string_view> known);
+
+  const Node* get(std::string_view key) const;
+  bool has(std::string_view key) const { return get(key) != nullptr; }
+
+  bool read_string(std::string_view key, std::string& out);
+  // A string that must not be empty and is made absolute: a relative path resolves against the
+  // config file's directory and the result is lexically normalised.
+  bool read_path(std::string_view key, std::string& out);
+  // An integer in [min, max].
+  bool read_int(std::string_view key, int& out, int min, int max);
+  // A duration string; with `positive` it must be > 0.
+  bool read_duration(std::string_view key, Duration& out, bool positive);
+  // A size string; it must be > 0.
+  bool read_size(std::string_view key, std::uint64_t& out);
+
+  // Reports `problem` about `key` at `pos`.
+  void error(Position pos, std::string_view key, std::string_view problem);
+  // Reports a type mismatch: "expected <expected>, got <kind>".
+  void type_error(const Node& value, std::string_view key, std::string_view expected);
+  // "<prefix><key>", e.g. "backoff.initial".
+  std::string label(std::string_view key) const { return prefix_ + std::string(key); }
+
+  Checker& checker() { return checker_; }
+  const Node& table() const { return table_; }
+  const std::string& context() const { return context_; }
+
+ private:
+  Checker& checker_;
+  const Node& table_;
+  std::string context_;
+  std::string prefix_;
+  std::string where_;
+};
+
+// Resolves `path` against `base_dir` unless it is absolute; lexically normalised.
+std::string resolve_path(std::string_view path, std::string_view base_dir);
+
+// The entry of `candidates` closest to `key` by edit distance, or empty if none is close.
+std::string_view closest_match(std::string_view key, std::span<const std::string_view> candidates);
+
+// `"text"` with quotes and backslashes escaped, for messages.
+std::string quoted(std::string_view text);
+
+}  // namespace gc::config::detail

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// config/detail/validate.h: the rules of groundctl.toml, applied to a parsed detail::Node tree.
+// Every rule reports through a Checker and carries on, so one pass lists every problem.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "config/detail/reader.h"
+#include "config/detail/tree.h"
+
+namespace gc::config::detail {
+
+// Where a service's cross-checked values were written, for duplicate checks across services.
+struct ServiceSite {
+  Position table_pos;          // The [[service]] header.
+  Position name_pos;           // The name's value; 0:0 if missing.
+  bool has_valid_name = false;
+  std::vector<std::pair<ListenAddress, Position>> listens;
+};
+
+// Validates the whole document and builds the Config from it. The Config is meaningful only if
+// `checker` has no errors afterwards. Looks users and groups up through NSS.
+Config build_config(Checker& checker, const Node& root);
+
+// Reads one [[service]] table (`index` is 1-based, used in messages when it has no usable name).
+ServiceConfig read_service(Checker& checker, const Node& table, int index, ServiceSite& site);
+
+// Whether `name` is an existing user (getpwnam_r). Sets `error` when the lookup itself failed.
+bool user_exists(const std::string& name, std::string& error);
+// Whether `name` is an existing group (getgrnam_r). Sets `error` when the lookup itself failed.
+bool group_exists(const std::string& name, std::string& error);
+
+}  // namespace gc::config::detail
