@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// cli/commands.h: the command implementations behind cli.cc's argument parsing.
+#pragma once
+
+#include <string>
+
+namespace gc::cli {
+
+struct Globals {
+  std::string config_path;
+  std::string socket_path;  // Empty: derived from the config.
+  bool json = false;
+};
+
+int cmd_check(const Globals& g);
+int cmd_status(const Globals& g);
+int cmd_ps(const Globals& g);
+int cmd_action(const Globals& g, const std::string& action, const std::string& name);
+int cmd_describe(const Globals& g, const std::string& name);
+int cmd_logs(const Globals& g, const std::string& name, int lines, bool follow);
+int cmd_config_reload(const Globals& g);
+int cmd_startup(const Globals& g, bool install);
+int cmd_import_pm2(const Globals& g, const std::string& file);
+
+// The systemd unit text for `exe daemon --config config_path`.
+std::string systemd_unit(const std::string& exe, const std::string& config_path);
+
+}  // namespace gc::cli

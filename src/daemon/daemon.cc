@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+#include "base/unique_fd.h"
+#include "config/diff.h"
+#include "config/loader.h"
+#include "daemon/handlers.h"
+
+namespace gc::daemon {
+namespace {
+
+using json = nlohmann::json;
+
+// sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET (a path, or '@' for abstract).
+void notify_systemd(const std::string& state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  size_t len = std::strlen(path);
+  if (len >= sizeof sa.sun_path) return;
+  std::memcpy(sa.sun_path, path, len);
+  if (sa.sun_path[0] == '@') sa.sun_path[0] = '\0';
+  ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+}
+
+Status make_dir(const std::string& path, mode_t mode) {
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) return sys_error("mkdir", partial, errno);
+  }
+  return ok();
+}
+
+json diff_json(const config::ConfigDiff& d) {
+  return {{"added", d.added}, {"removed", d.removed}, {"changed", d.changed}, {"unchanged", d.unchanged},
+          {"server_changed", d.server_changed}, {"http_changed", d.http_changed}};
+}
+
+}  // namespace
+
+int run(const std::string& config_path) {
+  auto loaded = config::load_config(config_path);
+  if (!loaded.config) {
+    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    std::fprintf(stderr, "groundctl: config has %zu error(s); nothing started\n", loaded.diagnostics.size());
+    return 2;
+  }
+  // Children get default dispositions back in ChildProcess; the daemon itself must survive a
+  // client that disconnects mid-reply.
+  ::signal(SIGPIPE, SIG_IGN);
+  DaemonState state;
+  state.config = *loaded.config;
+  state.started = std::chrono::system_clock::now();
+  for (const auto& dir : {state.config.server.runtime_dir, state.config.server.log_dir}) {
+    if (auto st = make_dir(dir, 0755); !st) {
+      spdlog::error("{}", st.error().message);
+      return 1;
+    }
+  }
+  boost::asio::io_context io;
+  supervisor::Supervisor sup(io, state.config, std::chrono::seconds(2));
+  state.supervisor = &sup;
+  std::string socket_path = state.config.server.runtime_dir + "/control.sock";
+  bool reloading = false;
+  state.reload_config = [&](std::function<void(json)> reply) {
+    if (reloading) {
+      reply(error_response(make_error(Errc::kConflict, "a config reload is already running")));
+      return;
+    }
+    auto next = config::load_config(state.config.path);
+    if (!next.config) {
+      json errors = json::array();
+      std::string text;
+      for (const auto& d : next.diagnostics) {
+        errors.push_back(d.to_string());
+        text += (text.empty() ? "" : "\n") + d.to_string();
+      }
+      spdlog::error("config reload refused; the running config stays:\n{}", text);
+      json r = error_response(make_error(Errc::kInvalidConfig, "config reload refused, the running config stays:\n" + text));
+      r["error"]["diagnostics"] = errors;
+      reply(r);
+      return;
+    }
+    auto diff = config::diff_configs(state.config, *next.config);
+    if (diff.server_changed) spdlog::warn("config reload: [server] changed; restart the daemon to apply it");
+    state.config = *next.config;
+    reloading = true;
+    sup.apply(state.config, diff, [&reloading, reply, diff](Status st) {
+      reloading = false;
+      json r = st ? ok_response(diff_json(diff)) : error_response(st.error());
+      if (!st) r["diff"] = diff_json(diff);
+      reply(r);
+    });
+  };
+  auto server = ControlServer::start(io, socket_path, state.config.server.admin_group,
+                                     [&state](const json& req, const std::shared_ptr<Session>& s) {
+                                       handle_request(state, req, s);
+                                     });
+  if (!server) {
+    spdlog::error("{}", server.error().message);
+    return 1;
+  }
+  spdlog::info("groundctl daemon {} started: config {}, control socket {}", ::getpid(), state.config.path, socket_path);
+  bool stopping = false;
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        spdlog::info("SIGHUP: reloading config {}", state.config.path);
+        state.reload_config([](const json& r) {
+          if (r.value("ok", false)) spdlog::info("config reload applied");
+        });
+      } else if (!stopping) {
+        stopping = true;
+        spdlog::info("{}: stopping every service", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        notify_systemd("STOPPING=1");
+        sup.stop_all([&](Status) {
+          spdlog::info("all services stopped; exiting");
+          io.stop();
+        });
+      }
+      wait_signal();
+    });
+  };
+  wait_signal();
+  sup.start_all([&](Status st) {
+    if (!st) spdlog::warn("not every service started: {}", st.error().message);
+    notify_systemd("READY=1");
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace gc::daemon

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// daemon/handlers.h: control-socket requests → supervisor actions and JSON replies.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "config/config.h"
+#include "daemon/control_server.h"
+#include "supervisor/supervisor.h"
+
+namespace gc::daemon {
+
+struct DaemonState {
+  supervisor::Supervisor* supervisor = nullptr;
+  config::Config config;
+  std::chrono::system_clock::time_point started;
+  // Re-reads the config file and applies it; replies with the diff or the diagnostics.
+  std::function<void(std::function<void(nlohmann::json)>)> reload_config;
+};
+
+// Handles one request from a session. Replies are sent on the session (possibly later).
+void handle_request(DaemonState& state, const nlohmann::json& request, const std::shared_ptr<Session>& session);
+
+// JSON views shared with the HTTP API later on.
+nlohmann::json instances_json(const supervisor::Supervisor& sup);
+nlohmann::json describe_json(const supervisor::Service& service);
+
+}  // namespace gc::daemon

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+// supervisor/http_probe.h: one asynchronous "GET url answers 2xx?" check, for ready = { http }.
+// Plain http:// with a numeric host or "localhost"; enough for a loopback health endpoint.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <string>
+
+#include "base/result.h"
+#include "base/units.h"
+
+namespace gc::supervisor {
+
+struct HttpUrl {
+  std::string host;
+  std::string port;
+  std::string target;  // Path and query, at least "/".
+};
+
+// Parses "http://host[:port][/path]". Errors: kInvalidArgument naming the URL.
+Result<HttpUrl> parse_http_url(const std::string& url);
+
+// Calls `done(true)` if the URL answers a 2xx status within `timeout`, `done(false)` otherwise.
+// Runs on `io`; `done` runs on the loop thread exactly once.
+void start_http_probe(boost::asio::io_context& io, const std::string& url, Duration timeout,
+                      std::function<void(bool)> done);
+
+}  // namespace gc::supervisor
