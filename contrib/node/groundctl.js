@@ -33,7 +33,9 @@ function takeInheritedFds() {
     return inheritedFds;
   }
   const names = (LISTEN_FDNAMES || '').split(':');
-  for (let i = 0; i < count; i++) inheritedFds.push({ fd: 3 + i, name: names[i] || '', used: false });
+  for (let i = 0; i < count; i++) {
+    inheritedFds.push({ fd: 3 + i, name: names[i] || '', used: false });
+  }
   return inheritedFds;
 }
 
@@ -43,7 +45,9 @@ function ready() {
   readySent = true;
   if (typeof process.send !== 'function' || !process.connected) return;
   // Without a callback a send error is thrown as an 'error' event on process.
-  process.send('ready', (err) => err && process.emitWarning(`groundctl: ready not sent: ${err.message}`));
+  process.send('ready', (err) => {
+    if (err) process.emitWarning(`groundctl: ready not sent: ${err.message}`);
+  });
 }
 
 function track(d) {
@@ -101,7 +105,9 @@ function drainServer(d) {
     else for (const socket of upgraded) socket.end(kCloseFrame1001);
     // Idle keep-alive sockets get a short grace so a request already sent is still answered.
     const grace = setTimeout(() => {
-      for (const [socket, inFlight] of sockets) if (inFlight === 0 && !upgraded.has(socket)) socket.destroy();
+      for (const [socket, inFlight] of sockets) {
+        if (inFlight === 0 && !upgraded.has(socket)) socket.destroy();
+      }
     }, opts.idleGraceMs ?? 500);
     const force = setTimeout(() => {
       for (const socket of sockets.keys()) socket.destroy();
@@ -127,7 +133,8 @@ function drain() {
       return 1;
     })
     .then((code) => {
-      // An open IPC channel would otherwise outlive us in the supervisor's view until exit.
+      // exit() would close the IPC channel too; closing it first keeps the stop from depending on
+      // it should exit ever be deferred (an open channel with listeners keeps Node alive).
       if (process.connected) process.disconnect();
       process.exit(code);
     });
@@ -144,7 +151,8 @@ function listen(server, opts = {}) {
   if (opts.name !== undefined && fds.length > 0 && !fd) {
     throw new Error(`groundctl: no inherited socket named "${opts.name}" in LISTEN_FDNAMES`);
   }
-  const d = { server, opts, sockets: new Map(), upgraded: new Set(), responses: new Set(), check: null };
+  // sockets: socket -> requests in flight on it; responses: those not finished yet.
+  const d = { server, opts, sockets: new Map(), upgraded: new Set(), responses: new Set() };
   drainers.push(d);
   track(d);
   for (const signal of opts.signals ?? ['SIGTERM', 'SIGINT']) {
@@ -158,7 +166,8 @@ function listen(server, opts = {}) {
     fd.used = true;
     server.listen({ fd: fd.fd });
   } else {
-    server.listen({ port: opts.port === undefined ? undefined : Number(opts.port), host: opts.host });
+    const port = opts.port === undefined ? undefined : Number(opts.port);
+    server.listen({ port, host: opts.host });
   }
   return server;
 }

@@ -18,19 +18,26 @@ let WebSocket = null;
 try {
   WebSocket = require(kWsPath);
 } catch {
-  // The WebSocket tests are skipped; `npm install` in tests/fixtures/app enables them.
+  // The WebSocket tests are skipped; `npm install` in tests/fixtures/app runs them.
 }
 
 // The app under test. TEST_CFG picks the options; it reports on stdout, one event per line.
 const kChild = `
 const groundctl = require(${JSON.stringify(kHelper)});
 const cfg = JSON.parse(process.env.TEST_CFG || '{}');
+const whenDraining = (fn) => {
+  const timer = setInterval(() => {
+    if (groundctl.isDraining()) { clearInterval(timer); fn(); }
+  }, 5);
+};
 const handler = (req, res) => {
   if (req.url === '/hold') {  // answers only once the drain has begun
     process.stdout.write('held\\n');
-    const timer = setInterval(() => {
-      if (groundctl.isDraining()) { clearInterval(timer); res.end('held-done'); }
-    }, 5);
+    whenDraining(() => res.end('held-done'));
+  } else if (req.url === '/stream') {  // headers (keep-alive) go out before the drain begins
+    res.write('part1,');
+    process.stdout.write('streaming\\n');
+    whenDraining(() => res.end('part2'));
   } else if (req.url === '/hang') {  // never answers
     process.stdout.write('hanging\\n');
   } else {
@@ -48,18 +55,23 @@ const listening = groundctl.listen(server || handler, {
   idleGraceMs: cfg.idleGraceMs, timeoutMs: cfg.timeoutMs ?? 60000,
   onDrain: () => process.stdout.write('onDrain\\n'),
 });
+// Node's own idle timeout (5 s) would otherwise hide a drain that leaves idle sockets open.
+listening.keepAliveTimeout = 60000;
 // Registered after the helper's handlers, so it runs once the drain has started.
 for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => process.stdout.write('draining\\n'));
 listening.on('listening', () => {
   const env = ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES'].filter((k) => k in process.env);
-  process.stdout.write('listening ' + JSON.stringify({ port: listening.address().port, env }) + '\\n');
+  const port = listening.address().port;
+  process.stdout.write('listening ' + JSON.stringify({ port, env }) + '\\n');
 });
 `;
 
 // Starts the child app; kills it when the test ends if it is still running.
-function startChild(t, { cfg = {}, env = {}, extraStdio = [] } = {}) {
+// `inherit` lists net.Servers whose listening sockets become the child's fds 3, 4, ...
+function startChild(t, { cfg = {}, env = {}, inherit = [] } = {}) {
   const child = spawn(process.execPath, ['-e', kChild], {
-    stdio: ['ignore', 'pipe', 'pipe', ...extraStdio, 'ipc'],
+    // spawn() accepts a bare fd, not a net.Server; _handle.fd is the listening socket's fd.
+    stdio: ['ignore', 'pipe', 'pipe', ...inherit.map((s) => s._handle.fd), 'ipc'],
     env: { ...process.env, ...env, TEST_CFG: JSON.stringify(cfg) },
   });
   const lines = [];
@@ -76,12 +88,18 @@ function startChild(t, { cfg = {}, env = {}, extraStdio = [] } = {}) {
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
   child.on('message', (m) => { messages.push(m); notify(); });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  const exited = new Promise((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
 
   // Resolves with the first stdout line or IPC message that matches; fails at the deadline.
   const waitFor = (list, match, what) => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${stderr}`)), kDeadlineMs);
+    const timer = setTimeout(() => {
+      reject(new Error(`timed out waiting for ${what}; stderr: ${stderr}`));
+    }, kDeadlineMs);
     const check = () => {
       const found = list.find(match);
       if (found === undefined) return false;
@@ -95,7 +113,10 @@ function startChild(t, { cfg = {}, env = {}, extraStdio = [] } = {}) {
     child,
     waitLine: (prefix) => waitFor(lines, (l) => l.startsWith(prefix), `line "${prefix}"`),
     waitMessage: (m) => waitFor(messages, (x) => x === m, `message ${m}`),
-    listening: async () => JSON.parse((await waitFor(lines, (l) => l.startsWith('listening '), 'listening')).slice(10)),
+    listening: async () => {
+      const line = await waitFor(lines, (l) => l.startsWith('listening '), 'listening');
+      return JSON.parse(line.slice('listening '.length));
+    },
     exit: () => withDeadline(exited, 'child exit'),
     lines,
   };
@@ -152,7 +173,10 @@ async function rawConnection(port) {
 test('listens on inherited fd 3, reports ready over IPC and scrubs LISTEN_*', async (t) => {
   const inherited = await listeningSocket();
   const inheritedPort = inherited.address().port;
-  const app = startChild(t, { env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' }, extraStdio: [inherited] });
+  const app = startChild(t, {
+    env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' },
+    inherit: [inherited],
+  });
   inherited.close();  // the child holds its own copy, as it would of groundctl's socket
   const info = await app.listening();
   assert.equal(info.port, inheritedPort);
@@ -170,7 +194,7 @@ test('serves the port of the inherited socket, picking it by LISTEN_FDNAMES', as
   const app = startChild(t, {
     cfg: { name: 'api' },
     env: { LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:api' },
-    extraStdio: [first, second],
+    inherit: [first, second],
   });
   first.close();
   second.close();
@@ -185,7 +209,7 @@ test('ignores LISTEN_FDS meant for another pid and listens on the port instead',
   const inheritedPort = inherited.address().port;
   const app = startChild(t, {
     env: { LISTEN_FDS: '1', LISTEN_PID: String(process.pid) },
-    extraStdio: [inherited],
+    inherit: [inherited],
   });
   inherited.close();
   const info = await app.listening();
@@ -209,6 +233,21 @@ test('an in-flight keep-alive request gets its full response with Connection: cl
   assert.equal(res.headers.connection, 'close');
   assert.deepEqual(await app.exit(), { code: 0, signal: null });
   assert.ok(app.lines.includes('onDrain'));
+});
+
+test('a keep-alive response streaming when the drain begins closes its socket', async (t) => {
+  // Neither the idle grace nor the timeout can close the socket before the test deadline.
+  const app = startChild(t, { cfg: { idleGraceMs: 60000, timeoutMs: 60000 } });
+  const { port } = await app.listening();
+  const agent = new http.Agent({ keepAlive: true });
+  t.after(() => agent.destroy());
+  const pending = get(port, '/stream', agent);
+  await app.waitLine('streaming');
+  app.child.kill('SIGTERM');
+  const res = await withDeadline(pending, 'streamed response');
+  assert.equal(res.body, 'part1,part2');
+  assert.equal(res.headers.connection, 'keep-alive');
+  assert.deepEqual(await app.exit(), { code: 0, signal: null });
 });
 
 test('idle keep-alive sockets are answered during the grace period, then closed', async (t) => {
@@ -250,12 +289,14 @@ test('SIGINT drains too, and a bare request handler is accepted', async (t) => {
 
 for (const passWss of [true, false]) {
   const how = passWss ? 'through the given ws.Server' : 'on tracked upgraded sockets';
-  test(`WebSockets are closed with 1001 ${how}`, { skip: !WebSocket && 'ws not installed' }, async (t) => {
+  const skip = !WebSocket && 'ws not installed';
+  test(`WebSockets are closed with 1001 ${how}`, { skip }, async (t) => {
     const app = startChild(t, { cfg: { ws: true, passWss } });
     const { port } = await app.listening();
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     t.after(() => ws.terminate());
-    await withDeadline(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 'open');
+    const opened = new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    await withDeadline(opened, 'open');
     const closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
     app.child.kill('SIGTERM');
     assert.equal(await withDeadline(closed, 'ws close'), 1001);

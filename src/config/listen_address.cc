@@ -12,9 +12,9 @@ namespace gc::config {
 namespace {
 
 Error bad_address(std::string_view text, std::string_view why) {
-  return make_error(Errc::kInvalidArgument,
-                    "invalid listen address \"" + std::string(text) + "\": " + std::string(why) +
-                        " (use \"127.0.0.1:3000\" or \"[::1]:3000\")");
+  return make_error(Errc::kInvalidArgument, "invalid listen address \"" + std::string(text) +
+                                                "\": " + std::string(why) +
+                                                " (use \"127.0.0.1:3000\" or \"[::1]:3000\")");
 }
 
 }  // namespace
@@ -63,7 +63,7 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
     in_addr addr{};
     // inet_pton accepts only dotted-quad IPv4, which is what we want ("1" or "0x7f.1" are not).
     if (inet_pton(AF_INET, host_text.c_str(), &addr) != 1) {
-      return bad_address(text, "not a numeric IPv4 address (host names are not resolved)");
+      return bad_address(text, "not a numeric IPv4 address, and host names are not resolved");
     }
     inet_ntop(AF_INET, &addr, canonical, sizeof canonical);
   }

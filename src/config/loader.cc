@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <utility>
@@ -184,13 +185,53 @@ Result<Config> load_config_or_error(const std::string& path) {
   return make_error(Errc::kInvalidConfig, std::move(message));
 }
 
+namespace {
+
+// For a file that does not even parse as TOML (a half-finished edit): finds
+// `runtime_dir = "..."` inside [server] line by line, so that `groundctl config reload` still
+// reaches the daemon and shows the file's errors instead of "daemon not reachable".
+std::string scan_runtime_dir(std::string_view text) {
+  bool in_server = false;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos) continue;
+    line.remove_prefix(first);
+    if (line.front() == '[') {
+      in_server = line.rfind("[server]", 0) == 0;
+      continue;
+    }
+    if (!in_server || line.rfind("runtime_dir", 0) != 0) continue;
+    line.remove_prefix(11);
+    size_t eq = line.find_first_not_of(" \t");
+    if (eq == std::string_view::npos || line[eq] != '=') continue;
+    line.remove_prefix(eq + 1);
+    size_t q = line.find_first_not_of(" \t");
+    if (q == std::string_view::npos || (line[q] != '"' && line[q] != '\'')) continue;
+    size_t end = line.find(line[q], q + 1);
+    if (end == std::string_view::npos) continue;
+    std::string_view value = line.substr(q + 1, end - q - 1);
+    if (value.empty() || value.find('\\') != std::string_view::npos) return "";
+    return std::string(value);
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string control_socket_path_lenient(const std::string& path) {
   std::string fallback(kDefaultControlSocket);
   std::string text;
   std::string error;
   if (!detail::read_file(path, text, error)) return fallback;
   detail::ParsedToml parsed = detail::parse_toml(text, path);
-  if (!parsed.root) return fallback;
+  if (!parsed.root) {
+    std::string dir = scan_runtime_dir(text);
+    if (dir.empty()) return fallback;
+    return detail::resolve_path(dir, detail::directory_of(detail::absolute_path(path))) + "/control.sock";
+  }
   const detail::Member* server = parsed.root->find("server");
   if (!server || server->value.kind != detail::Node::Kind::kTable) return fallback;
   const detail::Member* dir = server->value.find("runtime_dir");

@@ -45,8 +45,8 @@ struct LoadOutcome {
 LoadOutcome load_config(const std::string& path);
 
 // As load_config, for TOML `text` said to come from `path` (used in diagnostics and as the base
-// of relative paths; the file itself is never read). Does not touch the file system beyond
-// user/group lookups.
+// of relative paths; the file itself is never read). Beyond user/group lookups it only reads
+// the working directory, when `path` is relative. Thread-safe.
 LoadOutcome load_config_from_string(std::string_view text, const std::string& path);
 
 // load_config as a Result. Errors: kInvalidConfig, whose message is every diagnostic's

@@ -12,9 +12,9 @@ namespace gc::config::detail {
 namespace {
 
 constexpr std::string_view kServiceKeys[] = {
-    "name",          "command",    "cwd",          "user",         "env_file",    "env",
-    "instances",     "listen",     "ready",        "ready_timeout", "restart",    "backoff",
-    "min_uptime",    "max_restarts", "stop_signal", "stop_timeout", "max_memory", "logs",
+    "name",       "command",      "cwd",         "user",          "env_file",   "env",
+    "instances",  "listen",       "ready",       "ready_timeout", "restart",    "backoff",
+    "min_uptime", "max_restarts", "stop_signal", "stop_timeout",  "max_memory", "logs",
 };
 constexpr std::string_view kBackoffKeys[] = {"initial", "max"};
 constexpr std::string_view kLogsKeys[] = {"max_size", "keep"};
@@ -58,7 +58,7 @@ std::string read_name(TableReader& r, int index, ServiceConfig& service, Service
     return fallback;
   }
   service.name = v->string;
-  std::string context = "service " + quoted(v->string) + ": ";
+  std::string context = "service " + in_quotes(v->string) + ": ";
   TableReader in_context(r.checker(), r.table(), context, "", "");
   if (v->string == "all") {
     in_context.error(v->pos, "name", "\"all\" is reserved (it means every service in the CLI)");
@@ -115,11 +115,12 @@ void read_user(TableReader& r, ServiceConfig& service) {
   std::string lookup_error;
   if (!user_exists(user, lookup_error)) {
     if (!lookup_error.empty()) {
-      r.error(v.pos, "user", "cannot look up " + quoted(user) + ": " + lookup_error);
+      r.error(v.pos, "user", "cannot look up " + in_quotes(user) + ": " + lookup_error);
     } else {
       r.error(v.pos, "user",
-              "no such user " + quoted(user) + " (create it, or omit user to run as the "
-                                               "daemon's user)");
+              "no such user " + in_quotes(user) +
+                  " (create it, or omit user to run as the "
+                  "daemon's user)");
     }
     return;
   }
@@ -136,7 +137,7 @@ void read_env(TableReader& r, ServiceConfig& service) {
   for (const Member& m : v->members) {
     if (!is_valid_env_name(m.key)) {
       r.error(m.key_pos, "env",
-              "invalid variable name " + quoted(m.key) +
+              "invalid variable name " + in_quotes(m.key) +
                   ": use letters, digits and \"_\", not starting with a digit");
       continue;
     }
@@ -187,7 +188,7 @@ void read_ready(TableReader& r, ServiceConfig& service) {
     } else if (v->string == "notify") {
       service.ready = ReadySpec{ReadyKind::kNotify, "", {}};
     } else {
-      r.error(v->pos, "ready", std::string(kReadyChoices) + ", got " + quoted(v->string));
+      r.error(v->pos, "ready", std::string(kReadyChoices) + ", got " + in_quotes(v->string));
     }
     return;
   }
@@ -200,9 +201,13 @@ void read_ready(TableReader& r, ServiceConfig& service) {
   t.reject_unknown(kReadyKeys);
   bool has_http = t.has("http");
   bool has_delay = t.has("delay");
-  if (has_http == has_delay) {
-    r.error(v->pos, "ready",
-            std::string(kReadyChoices) + (has_http ? ", not both" : ", got an empty table"));
+  if (has_http && has_delay) {
+    r.error(v->pos, "ready", std::string(kReadyChoices) + ", not both");
+    return;
+  }
+  if (!has_http && !has_delay) {
+    // Unknown keys were reported above; an empty table still needs saying.
+    if (v->members.empty()) r.error(v->pos, "ready", std::string(kReadyChoices) + ", got {}");
     return;
   }
   if (has_http) {
@@ -210,7 +215,7 @@ void read_ready(TableReader& r, ServiceConfig& service) {
     if (!t.read_string("http", url)) return;
     if (url.rfind("http://", 0) != 0 || url.size() <= 7) {
       t.error(t.get("http")->pos, "http",
-              "expected a URL such as \"http://127.0.0.1:3000/health\", got " + quoted(url));
+              "expected a URL such as \"http://127.0.0.1:3000/health\", got " + in_quotes(url));
       return;
     }
     service.ready = ReadySpec{ReadyKind::kHttp, url, {}};
@@ -233,7 +238,7 @@ void read_restart(TableReader& r, ServiceConfig& service) {
     service.restart = RestartMode::kNever;
   } else {
     r.error(r.get("restart")->pos, "restart",
-            "expected \"always\", \"on-failure\" or \"never\", got " + quoted(mode));
+            "expected \"always\", \"on-failure\" or \"never\", got " + in_quotes(mode));
   }
 }
 
@@ -251,10 +256,9 @@ void read_backoff(TableReader& r, ServiceConfig& service) {
   bool max_ok = !t.has("max") || t.read_duration("max", b.max, true);
   if (initial_ok && max_ok && b.initial > b.max) {
     bool at_initial = t.has("initial");
-    t.error(at_initial ? t.get("initial")->pos : t.get("max")->pos,
-            at_initial ? "initial" : "max",
-            "backoff.initial (" + format_duration(b.initial) +
-                ") must not exceed backoff.max (" + format_duration(b.max) + ")");
+    t.error(at_initial ? t.get("initial")->pos : t.get("max")->pos, at_initial ? "initial" : "max",
+            "backoff.initial (" + format_duration(b.initial) + ") must not exceed backoff.max (" +
+                format_duration(b.max) + ")");
     return;
   }
   if (initial_ok && max_ok) service.backoff = b;
@@ -265,9 +269,9 @@ void read_stop_signal(TableReader& r, ServiceConfig& service) {
   if (!r.read_string("stop_signal", name)) return;
   std::optional<int> signo = parse_stop_signal(name);
   if (!signo) {
-    r.error(r.get("stop_signal")->pos, "stop_signal",
-            "unknown signal " + quoted(name) + ": use one of " +
-                std::string(stop_signal_choices()));
+    r.error(
+        r.get("stop_signal")->pos, "stop_signal",
+        "unknown signal " + in_quotes(name) + ": use one of " + std::string(stop_signal_choices()));
     return;
   }
   service.stop_signal = *signo;

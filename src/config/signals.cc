@@ -2,8 +2,8 @@
 // config/signals.cc: the stop-signal name table.
 #include "config/signals.h"
 
-#include <csignal>
 #include <cctype>
+#include <csignal>
 #include <utility>
 
 namespace gc::config {

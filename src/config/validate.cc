@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // config/validate.cc: the top level, [server] and [http], and the checks across services.
+#include "config/detail/validate.h"
+
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -10,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "config/detail/validate.h"
 #include "config/listen_address.h"
 
 namespace gc::config::detail {
@@ -70,8 +71,8 @@ void read_server(Checker& checker, const Node& root, ServerConfig& server) {
       r.error(pos, "admin_group", "must not be empty (omit it to keep control.sock private)");
     } else if (!group_exists(group, lookup_error)) {
       r.error(pos, "admin_group",
-              lookup_error.empty() ? "no such group " + quoted(group)
-                                   : "cannot look up " + quoted(group) + ": " + lookup_error);
+              lookup_error.empty() ? "no such group " + in_quotes(group)
+                                   : "cannot look up " + in_quotes(group) + ": " + lookup_error);
     } else {
       server.admin_group = group;
     }
@@ -106,8 +107,9 @@ std::optional<std::pair<ListenAddress, Position>> read_http(Checker& checker, co
   http.listen = listen;
   if (!is_loopback(*address) && !r.has("token_file")) {
     r.error(pos, "listen",
-            quoted(listen) + " is not a loopback address: set http.token_file to a file holding "
-                             "the API token");
+            in_quotes(listen) +
+                " is not a loopback address: set http.token_file to a file holding "
+                "the API token");
   }
   return std::pair(*address, pos);
 }
@@ -143,9 +145,10 @@ void check_duplicate_names(Checker& checker, const std::vector<ServiceConfig>& s
     if (!sites[i].has_valid_name) continue;
     auto [it, inserted] = first_line.emplace(services[i].name, sites[i].name_pos.line);
     if (inserted) continue;
-    checker.error(sites[i].name_pos, "service " + quoted(services[i].name) +
+    checker.error(sites[i].name_pos, "service " + in_quotes(services[i].name) +
                                          ": name: duplicate service name (first defined on "
-                                         "line " + std::to_string(it->second) + ")");
+                                         "line " +
+                                         std::to_string(it->second) + ")");
   }
 }
 
@@ -154,29 +157,28 @@ void check_listen_conflicts(Checker& checker, const std::vector<ServiceConfig>& 
                             const std::vector<ServiceSite>& sites,
                             const std::optional<std::pair<ListenAddress, Position>>& http) {
   struct Bound {
-    std::string owner;  // "service \"web\"" or "http.listen".
+    int owner;          // Index of the service; -1 for [http].
+    std::string label;  // "service \"web\"" or "http.listen".
     const ListenAddress* address;
     Position pos;
   };
   std::vector<Bound> bound;
-  if (http) bound.push_back({"http.listen", &http->first, http->second});
+  if (http) bound.push_back({-1, "http.listen", &http->first, http->second});
   for (std::size_t i = 0; i < services.size(); ++i) {
-    std::string owner = "service " + quoted(services[i].name);
+    int owner = static_cast<int>(i);
+    std::string label = "service " + in_quotes(services[i].name);
     for (const auto& [address, pos] : sites[i].listens) {
-      std::string conflict;
       for (const Bound& b : bound) {
         if (!addresses_conflict(*b.address, address)) continue;
-        conflict = b.owner == owner ? "is listed twice in this service"
-                                    : "conflicts with " + b.owner + " (" + quoted(b.address->text) +
-                                          (b.pos.line > 0 ? ", line " + std::to_string(b.pos.line)
-                                                          : std::string(", the default")) +
-                                          ")";
+        std::string where = b.pos.line > 0 ? "line " + std::to_string(b.pos.line) : "the default";
+        std::string problem = b.owner == owner
+                                  ? "is listed twice in this service"
+                                  : "conflicts with " + b.label + " (" +
+                                        in_quotes(b.address->text) + ", " + where + ")";
+        checker.error(pos, label + ": listen: " + in_quotes(address.text) + " " + problem);
         break;
       }
-      if (!conflict.empty()) {
-        checker.error(pos, owner + ": listen: " + quoted(address.text) + " " + conflict);
-      }
-      bound.push_back({owner, &address, pos});
+      bound.push_back({owner, label, &address, pos});
     }
   }
 }

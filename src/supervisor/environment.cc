@@ -60,8 +60,12 @@ std::vector<std::string> build_environment(const EnvInputs& in) {
   env["GROUNDCTL_INSTANCE"] = std::to_string(in.instance);
   if (!in.listen_names.empty()) {
     env["LISTEN_FDS"] = std::to_string(in.listen_names.size());
+    // One entry per fd, even an empty one: a receiver maps names to fds by position.
     std::string names;
-    for (const auto& n : in.listen_names) names += (names.empty() ? "" : ":") + n;
+    for (size_t i = 0; i < in.listen_names.size(); ++i) {
+      if (i > 0) names += ':';
+      names += in.listen_names[i];
+    }
     env["LISTEN_FDNAMES"] = names;
   }
   if (in.ipc_fd >= 0) {

@@ -3,13 +3,35 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cstdlib>
 #include <memory>
+#include <string_view>
 
 namespace gc::supervisor {
 namespace asio = boost::asio;
+
+namespace {
+
+Error bad_url(const std::string& url, std::string_view why) {
+  return make_error(Errc::kInvalidArgument, "invalid URL \"" + url + "\": " + std::string(why));
+}
+
+// Decimal digits only, 1..65535: strtoul would take "3000x" as 3000 and "-1" as a huge number.
+bool valid_port(std::string_view port) {
+  if (port.empty() || port.size() > 5) return false;
+  unsigned long n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<unsigned long>(c - '0');
+  }
+  return n >= 1 && n <= 65535;
+}
+
+}  // namespace
 
 Result<HttpUrl> parse_http_url(const std::string& url) {
   const std::string scheme = "http://";
@@ -23,15 +45,22 @@ Result<HttpUrl> parse_http_url(const std::string& url) {
   out.target = slash == std::string::npos ? "/" : rest.substr(slash);
   if (!authority.empty() && authority[0] == '[') {
     auto close = authority.find(']');
-    if (close == std::string::npos) return make_error(Errc::kInvalidArgument, "invalid URL \"" + url + "\"");
+    if (close == std::string::npos) return bad_url(url, "missing \"]\"");
     out.host = authority.substr(1, close - 1);
-    out.port = close + 1 < authority.size() && authority[close + 1] == ':' ? authority.substr(close + 2) : "80";
+    if (close + 1 == authority.size()) {
+      out.port = "80";
+    } else if (authority[close + 1] == ':') {
+      out.port = authority.substr(close + 2);
+    } else {
+      return bad_url(url, "only \":port\" may follow \"]\"");
+    }
   } else {
     auto colon = authority.find(':');
     out.host = authority.substr(0, colon);
     out.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
   }
-  if (out.host.empty() || out.port.empty()) return make_error(Errc::kInvalidArgument, "invalid URL \"" + url + "\"");
+  if (out.host.empty()) return bad_url(url, "missing host");
+  if (!valid_port(out.port)) return bad_url(url, "port must be a number from 1 to 65535");
   return out;
 }
 
@@ -74,7 +103,13 @@ void start_http_probe(asio::io_context& io, const std::string& url, Duration tim
   }
   auto p = std::make_shared<Probe>(io);
   p->done = std::move(done);
-  p->request = "GET " + parsed->target + " HTTP/1.1\r\nHost: " + parsed->host + "\r\nUser-Agent: groundctl\r\nConnection: close\r\n\r\n";
+  // RFC 9110 section 7.2: Host is the URL's authority, so an IPv6 host keeps its brackets and a
+  // non-default port is included; strict servers answer 400 to "Host: ::1".
+  std::string authority =
+      parsed->host.find(':') == std::string::npos ? parsed->host : "[" + parsed->host + "]";
+  if (parsed->port != "80") authority += ":" + parsed->port;
+  p->request = "GET " + parsed->target + " HTTP/1.1\r\nHost: " + authority +
+               "\r\nUser-Agent: groundctl\r\nConnection: close\r\n\r\n";
   p->timer.expires_after(timeout);
   p->timer.async_wait([p](const boost::system::error_code& e) {
     if (!e) p->finish(false);

@@ -72,8 +72,12 @@ Status LogFile::rotate() {
       if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) return sys_error("rename", from, errno);
     }
     std::string plain = path_ + ".1";
-    if (::rename(path_.c_str(), plain.c_str()) != 0 && errno != ENOENT) return sys_error("rename", path_, errno);
-    GC_TRY(gzip_file(plain, plain + ".gz"));
+    if (::rename(path_.c_str(), plain.c_str()) == 0) {
+      GC_TRY(gzip_file(plain, plain + ".gz"));
+    } else if (errno != ENOENT) {
+      return sys_error("rename", path_, errno);
+    }
+    // ENOENT: someone removed the live file (`rm out.log`); there is nothing to compress.
   }
   size_ = 0;
   return open_if_needed();

@@ -40,17 +40,6 @@ std::string state_name(int s) {
 
 }  // namespace
 
-Result<std::shared_ptr<Listener>> ServiceContext::acquire_listener(const config::ListenAddress& address) {
-  auto it = listeners_.find(address.text);
-  if (it != listeners_.end()) {
-    if (auto existing = it->second.lock()) return existing;
-  }
-  GC_ASSIGN_OR_RETURN(Listener l, bind_listener(address));
-  auto shared = std::make_shared<Listener>(std::move(l));
-  listeners_[address.text] = shared;
-  return shared;
-}
-
 Service::Service(ServiceContext& ctx, config::ServiceConfig config)
     : ctx_(ctx), config_(std::move(config)) {
   std::string dir = ctx_.log_dir + "/" + config_.name;
@@ -96,9 +85,11 @@ Status Service::ensure_listeners() {
   if (listeners_.size() == config_.listen.size()) return ok();
   std::vector<std::shared_ptr<Listener>> bound;
   for (const auto& address : config_.listen) {
-    auto l = ctx_.acquire_listener(address);
+    // Each service owns its sockets: they live as long as its config keeps the address, so
+    // instances come and go without the socket ever closing.
+    auto l = bind_listener(address);
     if (!l) return l.error().with_context("listen");
-    bound.push_back(std::move(*l));
+    bound.push_back(std::make_shared<Listener>(std::move(*l)));
   }
   listeners_ = std::move(bound);
   return ok();

@@ -27,20 +27,11 @@ namespace gc::supervisor {
 
 using Done = std::function<void(Status)>;
 
-// What services share: the loop, the log writer, shared listen sockets, directories.
-class ServiceContext {
- public:
-  ServiceContext(boost::asio::io_context& io_context, LogWriter& writer, std::string dir)
-      : io(io_context), logs(writer), log_dir(std::move(dir)) {}
-  // Returns the listener already bound for this address text, or binds a new one.
-  Result<std::shared_ptr<Listener>> acquire_listener(const config::ListenAddress& address);
-
+// What services share: the loop, the log writer, the log directory.
+struct ServiceContext {
   boost::asio::io_context& io;
   LogWriter& logs;
   std::string log_dir;
-
- private:
-  std::map<std::string, std::weak_ptr<Listener>> listeners_;
 };
 
 struct ExitRecord {

@@ -23,7 +23,7 @@ void for_all(const std::vector<std::shared_ptr<Service>>& items,
 }
 
 Supervisor::Supervisor(boost::asio::io_context& io, const config::Config& config, Duration sample_every)
-    : io_(io), ctx_(io, logs_, config.server.log_dir), sample_timer_(io), sample_every_(sample_every) {
+    : io_(io), ctx_{io, logs_, config.server.log_dir}, sample_timer_(io), sample_every_(sample_every) {
   for (const auto& sc : config.services) services_.push_back(std::make_shared<Service>(ctx_, sc));
   schedule_sample();
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <utility>
@@ -11,20 +12,26 @@
 namespace gc::config::detail {
 namespace {
 
-// Case-insensitive Levenshtein distance; keys are short, so the O(n*m) table is fine.
+// Case-insensitive edit distance counting a swap of neighbours as one edit (optimal string
+// alignment), since "dealy" for "delay" is the typical typo. Keys are short: O(n*m) is fine.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  auto same = [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  };
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                  std::tolower(static_cast<unsigned char>(b[j - 1]));
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (same(a[i - 1], b[j - 1]) ? 0 : 1)});
+      if (i > 1 && j > 1 && same(a[i - 1], b[j - 2]) && same(a[i - 2], b[j - 1])) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
-    std::swap(prev, cur);
   }
-  return prev[b.size()];
+  return d[a.size()][b.size()];
 }
 
 std::string_view article_for(std::string_view expected) {
@@ -89,9 +96,9 @@ TableReader::TableReader(Checker& checker, const Node& table, std::string contex
 void TableReader::reject_unknown(std::span<const std::string_view> known) {
   for (const auto& m : table_.members) {
     if (std::find(known.begin(), known.end(), m.key) != known.end()) continue;
-    std::string message = context_ + "unknown key " + quoted(m.key) + " " + where_;
+    std::string message = context_ + "unknown key " + in_quotes(m.key) + " " + where_;
     std::string_view near = closest_match(m.key, known);
-    if (!near.empty()) message += " (did you mean " + quoted(near) + "?)";
+    if (!near.empty()) message += " (did you mean " + in_quotes(near) + "?)";
     checker_.error(m.key_pos, std::move(message));
   }
 }
@@ -223,11 +230,20 @@ std::string_view closest_match(std::string_view key, std::span<const std::string
   return best_distance <= limit ? best : std::string_view();
 }
 
-std::string quoted(std::string_view text) {
+std::string in_quotes(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      // A quoted TOML key may hold a newline; keep every diagnostic on one line.
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
   }
   out += '"';
   return out;

@@ -86,7 +86,7 @@ std::string resolve_path(std::string_view path, std::string_view base_dir);
 // The entry of `candidates` closest to `key` by edit distance, or empty if none is close.
 std::string_view closest_match(std::string_view key, std::span<const std::string_view> candidates);
 
-// `"text"` with quotes and backslashes escaped, for messages.
-std::string quoted(std::string_view text);
+// `"text"` for messages: quotes and backslashes escaped, control characters as \xNN.
+std::string in_quotes(std::string_view text);
 
 }  // namespace gc::config::detail

@@ -25,12 +25,12 @@ struct Node {
 
   Kind kind = Kind::kTable;
   Position pos;
-  std::string string;            // kString; kDateTime holds its TOML text.
-  std::int64_t integer = 0;      // kInteger.
-  double number = 0;             // kFloat.
-  bool boolean = false;          // kBoolean.
-  std::vector<Node> items;       // kArray.
-  std::vector<Member> members;   // kTable, in the order the parser reports them.
+  std::string string;           // kString; kDateTime holds its TOML text.
+  std::int64_t integer = 0;     // kInteger.
+  double number = 0;            // kFloat.
+  bool boolean = false;         // kBoolean.
+  std::vector<Node> items;      // kArray.
+  std::vector<Member> members;  // kTable, in the order the parser reports them.
 
   // The member named `key` of a table, or nullptr.
   const Member* find(std::string_view key) const;

@@ -15,8 +15,8 @@ namespace gc::config::detail {
 
 // Where a service's cross-checked values were written, for duplicate checks across services.
 struct ServiceSite {
-  Position table_pos;          // The [[service]] header.
-  Position name_pos;           // The name's value; 0:0 if missing.
+  Position table_pos;  // The [[service]] header.
+  Position name_pos;   // The name's value; 0:0 if missing.
   bool has_valid_name = false;
   std::vector<std::pair<ListenAddress, Position>> listens;
 };
