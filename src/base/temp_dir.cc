@@ -29,7 +29,7 @@ TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)), keep
 
 TempDir& TempDir::operator=(TempDir&& other) noexcept {
   if (this != &other) {
-    this->~TempDir();
+    remove_tree();
     path_ = std::move(other.path_);
     keep_ = other.keep_;
     other.path_.clear();
@@ -37,7 +37,9 @@ TempDir& TempDir::operator=(TempDir&& other) noexcept {
   return *this;
 }
 
-TempDir::~TempDir() {
+TempDir::~TempDir() { remove_tree(); }
+
+void TempDir::remove_tree() noexcept {
   if (path_.empty() || keep_) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);

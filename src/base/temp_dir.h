@@ -24,6 +24,7 @@ class TempDir {
 
  private:
   explicit TempDir(std::string path) : path_(std::move(path)) {}
+  void remove_tree() noexcept;
   std::string path_;
   bool keep_ = false;
 };

@@ -2,6 +2,7 @@
 #include "base/unique_fd.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,6 +75,18 @@ Result<std::string> read_file(std::string_view path) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+Status make_directories(const std::string& path, int mode) {
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    std::string partial = path.substr(0, pos);
+    if (::mkdir(partial.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+      return sys_error("mkdir", partial, errno);
+    }
+  }
+  return ok();
 }
 
 Status set_nonblocking(int fd, bool on) {

@@ -2,6 +2,7 @@
 // base/unique_fd.h: sole owner of one file descriptor. Move-only; closes on destruction.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "base/result.h"
@@ -44,6 +45,10 @@ Status write_all(int fd, std::string_view data);
 
 // Reads a whole (small) file into a string. Errors follow errno.
 Result<std::string> read_file(std::string_view path);
+
+// mkdir -p: creates `path` and missing parents with `mode`; existing directories are fine.
+// Errors follow errno (kPermission, kNotFound for a path through a file...).
+Status make_directories(const std::string& path, int mode = 0755);
 
 // Sets or clears O_NONBLOCK. Errors: kIo.
 Status set_nonblocking(int fd, bool on);

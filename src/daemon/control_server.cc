@@ -56,7 +56,13 @@ void Session::read_next() {
     if (request.is_discarded() || !request.is_object()) {
       self->send_error(make_error(Errc::kInvalidArgument, "bad request: expected one JSON object per line"));
     } else {
-      self->handler_(request, self);
+      // nlohmann-json throws on a field of the wrong type ({"name": 42}); this is the adapter
+      // that turns that into an error reply instead of a dead daemon.
+      try {
+        self->handler_(request, self);
+      } catch (const nlohmann::json::exception& e) {
+        self->send_error(make_error(Errc::kInvalidArgument, std::string("bad request: ") + e.what()));
+      }
     }
     self->read_next();
   });

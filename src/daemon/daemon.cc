@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "base/unique_fd.h"
@@ -40,16 +41,6 @@ void notify_systemd(const std::string& state) {
            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
 }
 
-Status make_dir(const std::string& path, mode_t mode) {
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) return sys_error("mkdir", partial, errno);
-  }
-  return ok();
-}
 
 json diff_json(const config::ConfigDiff& d) {
   return {{"added", d.added}, {"removed", d.removed}, {"changed", d.changed}, {"unchanged", d.unchanged},
@@ -65,6 +56,8 @@ int run(const std::string& config_path) {
     std::fprintf(stderr, "groundctl: config has %zu error(s); nothing started\n", loaded.diagnostics.size());
     return 2;
   }
+  // Logs go to stderr (journald reads it); stdout stays for command output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("groundctl"));
   // Children get default dispositions back in ChildProcess; the daemon itself must survive a
   // client that disconnects mid-reply.
   ::signal(SIGPIPE, SIG_IGN);
@@ -72,7 +65,7 @@ int run(const std::string& config_path) {
   state.config = *loaded.config;
   state.started = std::chrono::system_clock::now();
   for (const auto& dir : {state.config.server.runtime_dir, state.config.server.log_dir}) {
-    if (auto st = make_dir(dir, 0755); !st) {
+    if (auto st = make_directories(dir, 0755); !st) {
       spdlog::error("{}", st.error().message);
       return 1;
     }

@@ -52,7 +52,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   // Sends `signo` to the process group; SIGKILL after `timeout`. on_exit fires when it is gone.
   void stop(int signo, Duration timeout);
-  // Like stop, but the reason shown for the exit.
+  // True once stop() was called: the exit that follows was asked for.
   bool stop_requested() const { return stop_requested_; }
 
   Phase phase() const { return phase_; }

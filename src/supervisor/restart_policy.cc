@@ -11,6 +11,13 @@ RestartTracker::RestartTracker(const config::ServiceConfig& service)
       min_uptime_(service.min_uptime),
       max_restarts_(service.max_restarts) {}
 
+void RestartTracker::reconfigure(const config::ServiceConfig& service) {
+  mode_ = service.restart;
+  backoff_ = service.backoff;
+  min_uptime_ = service.min_uptime;
+  max_restarts_ = service.max_restarts;
+}
+
 void RestartTracker::reset() {
   consecutive_ = 0;
   recent_.clear();

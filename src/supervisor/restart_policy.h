@@ -31,6 +31,8 @@ class RestartTracker {
   // ran. A run of at least min_uptime resets the backoff; more than max_restarts restarts within
   // kRestartWindow means kFail.
   RestartDecision on_exit(bool success, Duration uptime, SteadyTime now);
+  // Takes a changed service config; the history and the restart count stay.
+  void reconfigure(const config::ServiceConfig& service);
   // A start or restart asked for by the operator: forget the history.
   void reset();
   // Restarts decided so far (for `ps`); survives reset() like PM2's counter does not.

@@ -21,17 +21,6 @@ constexpr size_t kMaxExitRecords = 20;
 // Instances that are killed because they failed readiness get this long to go.
 constexpr Duration kNotReadyKillGrace = std::chrono::seconds(5);
 
-Status make_dirs(const std::string& path, mode_t mode) {
-  if (path.empty()) return ok();
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) return sys_error("mkdir", partial, errno);
-  }
-  return ok();
-}
 
 std::string state_name(int s) {
   static const char* names[] = {"stopped", "starting", "running", "backoff", "failed"};
@@ -43,7 +32,7 @@ std::string state_name(int s) {
 Service::Service(ServiceContext& ctx, config::ServiceConfig config)
     : ctx_(ctx), config_(std::move(config)) {
   std::string dir = ctx_.log_dir + "/" + config_.name;
-  if (auto st = make_dirs(dir, 0750); !st) {
+  if (auto st = make_directories(dir, 0750); !st) {
     spdlog::error("service \"{}\": log directory: {}", config_.name, st.error().message);
   }
   out_log_ = ctx_.logs.open_stream(dir + "/out.log", config_.logs.max_size_bytes, config_.logs.keep);
@@ -82,16 +71,15 @@ std::string Service::state() const {
 }
 
 Status Service::ensure_listeners() {
-  if (listeners_.size() == config_.listen.size()) return ok();
-  std::vector<std::shared_ptr<Listener>> bound;
-  for (const auto& address : config_.listen) {
-    // Each service owns its sockets: they live as long as its config keeps the address, so
-    // instances come and go without the socket ever closing.
-    auto l = bind_listener(address);
+  // Each service owns its sockets: they live as long as its config keeps the address, so
+  // instances come and go without the socket ever closing. Entries are null until bound.
+  listeners_.resize(config_.listen.size());
+  for (size_t i = 0; i < config_.listen.size(); ++i) {
+    if (listeners_[i]) continue;
+    auto l = bind_listener(config_.listen[i]);
     if (!l) return l.error().with_context("listen");
-    bound.push_back(std::make_shared<Listener>(std::move(*l)));
+    listeners_[i] = std::make_shared<Listener>(std::move(*l));
   }
-  listeners_ = std::move(bound);
   return ok();
 }
 
@@ -348,7 +336,10 @@ void Service::stop(Done done) {
 }
 
 void Service::check_stopped() {
-  if (!live_.empty() || stop_waiters_.empty() || want_running_) return;
+  if (!live_.empty() || want_running_) return;
+  // A stopped service frees its ports, like PM2's stop; start binds them again.
+  listeners_.clear();
+  if (stop_waiters_.empty()) return;
   auto waiters = std::move(stop_waiters_);
   stop_waiters_.clear();
   for (auto& w : waiters) w(ok());
@@ -417,14 +408,26 @@ void Service::replace_slot(int slot, std::string why, Done done) {
 }
 
 void Service::update(config::ServiceConfig config, Done done) {
-  bool listen_changed = config.listen != config_.listen;
+  // Keep the sockets whose address stays (old instances still serve on them); bind only new
+  // addresses; a removed address closes once its last instance is gone.
+  std::vector<std::shared_ptr<Listener>> kept(config.listen.size());
+  for (size_t i = 0; i < config.listen.size(); ++i) {
+    for (const auto& l : listeners_) {
+      if (l && l->address.text == config.listen[i].text) kept[i] = l;
+    }
+  }
+  listeners_ = std::move(kept);
   int old_count = static_cast<int>(slots_.size());
   config_ = std::move(config);
-  if (listen_changed) listeners_.clear();
   // Slots past the new count stop; new slots start during the reload.
   for (int i = config_.instances; i < old_count; ++i) {
     Slot& s = slots_[static_cast<size_t>(i)];
     if (s.backoff) s.backoff->cancel();
+    finish_start_waiters(s, make_error(Errc::kCancelled, "instance removed by config reload"));
+    if (auto cb = std::move(s.on_next)) {
+      s.on_next = nullptr;
+      cb(make_error(Errc::kCancelled, "instance removed by config reload"));
+    }
     for (auto* inst : {&s.current, &s.next}) {
       if (*inst) {
         stop_reasons_[inst->get()] = "instance removed by config reload";
@@ -433,7 +436,7 @@ void Service::update(config::ServiceConfig config, Done done) {
     }
   }
   slots_.resize(static_cast<size_t>(config_.instances));
-  for (auto& s : slots_) s.tracker = RestartTracker(config_);
+  for (auto& s : slots_) s.tracker.reconfigure(config_);
   if (!want_running_) {
     done(ok());
     return;
@@ -448,8 +451,12 @@ void Service::sample(std::chrono::steady_clock::time_point now) {
     auto stats = read_proc_stats(s.current->pid());
     if (!stats) continue;
     double elapsed = std::chrono::duration<double>(now - s.last_sample).count();
-    if (s.last_sample.time_since_epoch().count() != 0 && stats->cpu_ticks >= s.last_stats.cpu_ticks) {
+    // CPU % compares two samples of the same process; a new process starts over.
+    if (s.sampled_pid == s.current->pid()) {
       s.cpu_percent = cpu_percent(s.last_stats, *stats, elapsed);
+    } else {
+      s.cpu_percent = 0;
+      s.sampled_pid = s.current->pid();
     }
     s.last_stats = *stats;
     s.last_sample = now;

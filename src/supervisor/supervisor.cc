@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "supervisor/supervisor.h"
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 namespace gc::supervisor {
@@ -107,9 +108,19 @@ void Supervisor::apply(const config::Config& next, const config::ConfigDiff& dif
       }
     }, finish);
   };
-  // The removed services are kept alive by this capture until their stop completes.
+  // Removed services stop first: a stopped service closes its sockets, so an address it frees
+  // can be bound by a new one. The shared vector keeps them alive until their stop completes
+  // and is emptied before the rest is applied.
+  auto keep = std::make_shared<std::vector<std::shared_ptr<Service>>>(removed);
   for_all(removed, [](Service& s, Done d) { s.stop(std::move(d)); },
-          [removed, apply_rest](Status st) { apply_rest(st); });
+          [this, keep, apply_rest](Status st) {
+            // Posted: this runs inside a removed service's exit handler, which must not destroy
+            // its own service.
+            boost::asio::post(io_, [keep, apply_rest, st] {
+              keep->clear();
+              apply_rest(st);
+            });
+          });
 }
 
 }  // namespace gc::supervisor

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "base/atomic_file.h"
+#include "base/unique_fd.h"
 
 namespace gc {
 namespace {
@@ -26,10 +27,42 @@ TEST(TempDir, IsPrivateAndRemovedRecursively) {
   EXPECT_NE(::access(path.c_str(), F_OK), 0);
 }
 
+TEST(TempDir, MoveAssignmentRemovesTheOldTreeAndKeepsTheNewOne) {
+  auto a = TempDir::create();
+  auto b = TempDir::create();
+  ASSERT_TRUE(a && b);
+  std::string old_path = a->path(), new_path = b->path();
+  *a = std::move(*b);
+  EXPECT_NE(::access(old_path.c_str(), F_OK), 0);
+  EXPECT_EQ(a->path(), new_path);
+  EXPECT_EQ(::access(new_path.c_str(), F_OK), 0);
+}
+
 TEST(TempDir, MissingParentIsAnError) {
   auto dir = TempDir::create("x-", "/nonexistent/dir");
   ASSERT_FALSE(dir);
   EXPECT_EQ(dir.error().code, Errc::kNotFound);
+}
+
+}  // namespace
+}  // namespace gc
+
+namespace gc {
+namespace {
+
+TEST(MakeDirectories, CreatesParentsAndAcceptsExisting) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::string deep = dir->file("a/b/c");
+  ASSERT_TRUE(make_directories(deep, 0750));
+  struct stat st {};
+  ASSERT_EQ(::stat(deep.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_TRUE(make_directories(deep));
+  ASSERT_TRUE(write_file_atomic(dir->file("file"), "x"));
+  auto bad = make_directories(dir->file("file/sub"));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("file/sub"), std::string::npos);
 }
 
 }  // namespace

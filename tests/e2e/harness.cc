@@ -43,9 +43,9 @@ json CliResult::parsed() const { return json::parse(out, nullptr, false); }
 
 namespace {
 
-std::string server_section(const std::string& dir) {
+std::string server_section(const std::string& dir, const std::string& extra) {
   return "[server]\nname = \"e2e\"\nstate_dir = \"" + dir + "/state\"\nlog_dir = \"" + dir +
-         "/log\"\nruntime_dir = \"" + dir + "/run\"\n\n";
+         "/log\"\nruntime_dir = \"" + dir + "/run\"\n" + extra + "\n\n";
 }
 
 // Runs `argv` to completion with stdout/stderr in files (no pipe deadlocks), returns both.
@@ -72,17 +72,19 @@ CliResult run_capture(const std::vector<std::string>& argv, const std::string& d
 
 }  // namespace
 
-std::unique_ptr<Daemon> Daemon::start(const std::string& services_toml) {
+std::unique_ptr<Daemon> Daemon::start(const std::string& services_toml, const std::string& server_extra) {
   auto dir = TempDir::create("gc-e2e-");
   EXPECT_TRUE(dir);
   // The daemon's children may run as another user (user = "nobody" tests): let them in.
   ::chmod(dir->path().c_str(), 0755);
-  std::unique_ptr<Daemon> d(new Daemon(std::move(*dir)));
+  std::unique_ptr<Daemon> d(new Daemon(std::move(*dir), server_extra));
   d->write_config(services_toml);
   auto log = open_fd(d->dir_.file("daemon.log"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   SpawnOptions o;
   o.argv = {groundctl_bin(), "daemon", "-c", d->config_path()};
   o.env = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+  // If the test process dies, its daemon (and so every child) goes too.
+  o.parent_death_signal = SIGTERM;
   o.stdout_fd = log->get();
   o.stderr_fd = log->get();
   auto child = ChildProcess::spawn(o);
@@ -101,7 +103,7 @@ Daemon::~Daemon() {
 std::string Daemon::daemon_log() const { return read_file(dir_.file("daemon.log")).value_or(""); }
 
 void Daemon::write_config(const std::string& services_toml) const {
-  ASSERT_TRUE(write_file_atomic(config_path(), server_section(dir_.path()) + services_toml));
+  ASSERT_TRUE(write_file_atomic(config_path(), server_section(dir_.path(), server_extra_) + services_toml));
 }
 
 CliResult Daemon::cli(std::vector<std::string> args) const {
@@ -225,6 +227,8 @@ void count(LoadCounts& c, const HttpReply& r) {
 }
 
 }  // namespace
+
+bool can_connect(const std::string& host_port) { return connect_to(host_port).has_value(); }
 
 HttpReply http_get(const std::string& host_port, const std::string& target) {
   auto fd = connect_to(host_port);

@@ -38,7 +38,8 @@ class Daemon {
  public:
   // Writes `services_toml` below a [server] section pointing into a fresh TempDir, starts
   // `groundctl daemon` and waits for its control socket. Fails the test on error.
-  static std::unique_ptr<Daemon> start(const std::string& services_toml);
+  // `server_extra` adds lines to the [server] section.
+  static std::unique_ptr<Daemon> start(const std::string& services_toml, const std::string& server_extra = "");
   ~Daemon();  // SIGTERM, wait; SIGKILL if it hangs.
 
   CliResult cli(std::vector<std::string> args) const;
@@ -55,8 +56,9 @@ class Daemon {
   std::string daemon_log() const;
 
  private:
-  Daemon(TempDir dir) : dir_(std::move(dir)) {}
+  Daemon(TempDir dir, std::string server_extra) : dir_(std::move(dir)), server_extra_(std::move(server_extra)) {}
   TempDir dir_;
+  std::string server_extra_;
   std::optional<ChildProcess> daemon_;
 };
 
@@ -96,5 +98,7 @@ class Load {
 };
 
 bool process_exists(pid_t pid);
+// True if a TCP connection to `host_port` is accepted (by the kernel: nobody need accept()).
+bool can_connect(const std::string& host_port);
 
 }  // namespace gc::e2e

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The built groundctl binary supervising the real Node fixture app: crashes, reloads under load,
 // readiness, memory limits, log capture and shutdown.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -318,6 +321,8 @@ TEST(Supervisor, SigtermStopsEverythingAndLeavesNoProcess) {
 
 TEST(Supervisor, StopTimeoutEndsInSigkill) {
   auto d = Daemon::start(web("stubborn", 1, "env = { FIXTURE_IGNORE_SIGTERM = \"1\" }\nstop_timeout = \"300ms\""));
+  // Stop only once it is ready: before that, its SIGTERM handler may not be installed yet.
+  ASSERT_TRUE(eventually([&] { return d->describe("stubborn").value("state", "") == "running"; }));
   int pid = d->pids("stubborn").at(0);
   ASSERT_EQ(d->cli({"stop", "stubborn"}).exit_code, 0);
   EXPECT_FALSE(process_exists(pid));
@@ -387,6 +392,70 @@ TEST(Cli, CheckListsEveryErrorWithFileLineColumn) {
   std::string text = *read_file(dir->file("err"));
   EXPECT_NE(text.find(cfg + ":4:"), std::string::npos) << text;
   EXPECT_NE(text.find(cfg + ":5:1:"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace gc::e2e
+
+namespace gc::e2e {
+namespace {
+
+// A port that was free a moment ago (bind 0, read it, close).
+int free_port() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len);
+  return ntohs(sa.sin_port);
+}
+
+TEST(ConfigReload, AddingAListenAddressKeepsTheExistingSocket) {
+  auto d = Daemon::start(web("web", 1));
+  std::string first = d->address("web");
+  Load load(first, 1, false);
+  d->write_config(web("web", 1, "listen = [\"127.0.0.1:0\", \"127.0.0.2:0\"]"));
+  auto r = d->cli({"config", "reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json bound = d->describe("web")["listen_bound"];
+  ASSERT_EQ(bound.size(), 2u);
+  EXPECT_EQ(bound[0], first);
+  LoadCounts c = load.stop();
+  EXPECT_EQ(c.failed(), 0);
+  // The fixture app serves fd 3 only; the new socket exists and is passed as fd 4.
+  EXPECT_TRUE(can_connect(bound[1].get<std::string>()));
+}
+
+TEST(ConfigReload, AServiceReplacingAnotherCanTakeItsPort) {
+  std::string addr = "127.0.0.1:" + std::to_string(free_port());
+  auto d = Daemon::start(web("old", 1, "listen = [\"" + addr + "\"]"));
+  ASSERT_EQ(http_get(addr, "/health").status, 200);
+  d->write_config(web("new", 1, "listen = [\"" + addr + "\"]"));
+  auto r = d->cli({"config", "reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(d->describe("new")["state"], "running");
+  EXPECT_EQ(http_get(addr, "/health").status, 200);
+}
+
+TEST(ConfigReload, ShrinkingInstancesStopsTheExtraOnesAndKeepsRestartCounts) {
+  auto d = Daemon::start(web("web", 2, "backoff = { initial = \"10ms\", max = \"1s\" }"));
+  ASSERT_TRUE(eventually([&] { return d->describe("web").value("state", "") == "running"; }));
+  int killed = d->pids("web").at(0);
+  ASSERT_EQ(::kill(killed, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] {
+    auto p = d->pids("web");
+    return p.at(0) != killed && p.at(0) > 0 && d->describe("web").value("state", "") == "running";
+  }));
+  int extra = d->pids("web").at(1);
+  d->write_config(web("web", 1, "backoff = { initial = \"10ms\", max = \"1s\" }\nenv = { V = \"2\" }"));
+  auto r = d->cli({"config", "reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json ps = d->ps();
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0]["restarts"], 1) << "a config change must not reset the restart count";
+  EXPECT_TRUE(eventually([&] { return !process_exists(extra); }));
 }
 
 }  // namespace
