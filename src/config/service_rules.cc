@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/detail/validate.h"
+#include "config/http_url.h"
 #include "config/listen_address.h"
 #include "config/signals.h"
 
@@ -213,9 +214,9 @@ void read_ready(TableReader& r, ServiceConfig& service) {
   if (has_http) {
     std::string url;
     if (!t.read_string("http", url)) return;
-    if (url.rfind("http://", 0) != 0 || url.size() <= 7) {
+    if (auto parsed = parse_http_url(url); !parsed) {
       t.error(t.get("http")->pos, "http",
-              "expected a URL such as \"http://127.0.0.1:3000/health\", got " + in_quotes(url));
+              parsed.error().message + " (e.g. \"http://127.0.0.1:3000/health\")");
       return;
     }
     service.ready = ReadySpec{ReadyKind::kHttp, url, {}};

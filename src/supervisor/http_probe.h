@@ -10,17 +10,12 @@
 
 #include "base/result.h"
 #include "base/units.h"
+#include "config/http_url.h"
 
 namespace gc::supervisor {
 
-struct HttpUrl {
-  std::string host;
-  std::string port;
-  std::string target;  // Path and query, at least "/".
-};
-
-// Parses "http://host[:port][/path]". Errors: kInvalidArgument naming the URL.
-Result<HttpUrl> parse_http_url(const std::string& url);
+using config::HttpUrl;
+using config::parse_http_url;
 
 // Calls `done(true)` if the URL answers a 2xx status within `timeout`, `done(false)` otherwise.
 // Runs on `io`; `done` runs on the loop thread exactly once.

@@ -375,7 +375,12 @@ TEST(ConfigLoader, ReportsBadReadyNamingTheChoices) {
   EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"http://a/\", delay = \"1s\" }\n",
                           4, 9, ", not both"));
   EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"https://a/\" }\n", 4, 18,
-                          "ready.http: expected a URL such as"));
+                          "ready.http: unsupported URL \"https://a/\": only http:// is supported"));
+  // The probe uses no DNS and a bad port would probe nothing: both are config errors.
+  EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"http://app.internal/health\" }\n", 4, 18,
+                          "the host must be an IP address or localhost"));
+  EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"http://127.0.0.1:3000x/\" }\n", 4, 18,
+                          "port must be a number from 1 to 65535"));
   EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { delay = \"soon\" }\n", 4, 19,
                           "ready.delay: invalid duration"));
 }
