@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,17 @@
 
 namespace gc::supervisor {
 
+// A log file just moved aside by rotation, waiting to become "<base>.1.gz".
+struct RotatedFile {
+  std::string plain;  // "<base>.rotating-PID-N", not compressed yet.
+  std::string base;
+  int keep = 0;
+};
+
+// Compresses r.plain into "<base>.1.gz", shifting older archives up and dropping those past
+// `keep`, then removes r.plain. Blocks (gzip). Errors follow errno; r.plain then stays.
+Status finish_rotation(const RotatedFile& r);
+
 // One rotated log file: "<path>", "<path>.1.gz" ... "<path>.<keep>.gz". Used on one thread.
 class LogFile {
  public:
@@ -25,8 +37,11 @@ class LogFile {
       : path_(std::move(path)), max_size_(max_size_bytes), keep_(keep) {}
   // Appends, rotating first when the file would pass max_size. Errors follow errno.
   Status write(std::string_view data);
-  // Moves the current file to .1.gz (shifting older ones, dropping past `keep`) and reopens.
+  // Moves the current file aside and reopens; the moved file becomes .1.gz (older ones shift,
+  // those past `keep` go) through the rotation handler, or right here without one.
   Status rotate();
+  // Takes rotated files instead of compressing them inline (LogWriter's compressor thread).
+  void set_rotation_handler(std::function<void(RotatedFile)> handler) { on_rotated_ = std::move(handler); }
   const std::string& path() const { return path_; }
 
  private:
@@ -36,6 +51,8 @@ class LogFile {
   int keep_;
   UniqueFd fd_;
   std::uint64_t size_ = 0;
+  std::uint64_t rotations_ = 0;
+  std::function<void(RotatedFile)> on_rotated_;
 };
 
 // Counters for one stream; read from any thread.
@@ -73,13 +90,14 @@ class LogWriter {
 
   // The stream stays valid while the returned pointer (or a queued write) holds it.
   std::shared_ptr<LogStream> open_stream(std::string path, std::uint64_t max_size_bytes, int keep);
-  // Blocks until everything queued so far is written. For tests and shutdown.
+  // Blocks until everything queued so far is written and every rotated file compressed.
   void flush();
 
  private:
   friend class LogStream;
   bool enqueue(const std::shared_ptr<LogStream>& stream, std::string_view data);
   void run();
+  void run_compressor();
 
   struct Chunk {
     std::shared_ptr<LogStream> stream;
@@ -88,12 +106,17 @@ class LogWriter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
+  std::condition_variable compressor_cv_;
   std::deque<Chunk> queue_;      // Guarded by mu_.
   std::uint64_t queued_ = 0;     // Guarded by mu_.
   bool busy_ = false;            // Guarded by mu_.
   bool stopping_ = false;        // Guarded by mu_.
+  std::deque<RotatedFile> rotations_;  // Guarded by mu_.
+  bool compressing_ = false;           // Guarded by mu_.
+  bool compressor_stopping_ = false;   // Guarded by mu_.
   std::uint64_t max_queued_;
-  std::thread thread_;
+  std::thread thread_;      // Writes queued chunks.
+  std::thread compressor_;  // Compresses rotated files, so writing never waits for gzip.
 };
 
 }  // namespace gc::supervisor

@@ -29,8 +29,6 @@ RestartDecision RestartTracker::on_exit(bool success, Duration uptime, SteadyTim
   if (mode_ == config::RestartMode::kOnFailure && success) {
     return {Kind::kStayStopped, Duration(0), "exited successfully and restart = \"on-failure\""};
   }
-  // A run that lasted min_uptime counts as healthy: the next crash starts the backoff over.
-  if (uptime >= min_uptime_) consecutive_ = 0;
   while (!recent_.empty() && now - recent_.front() >= config::kRestartWindow) recent_.pop_front();
   if (static_cast<int>(recent_.size()) >= max_restarts_) {
     return {Kind::kFail, Duration(0),
@@ -38,12 +36,18 @@ RestartDecision RestartTracker::on_exit(bool success, Duration uptime, SteadyTim
                 format_duration(config::kRestartWindow) + " (max_restarts = " +
                 std::to_string(max_restarts_) + ")"};
   }
+  ++total_restarts_;
+  recent_.push_back(now);
+  // A crash after a healthy run (min_uptime or more) restarts at once: waiting would only
+  // lengthen the outage. Only a crash loop backs off, and a healthy run starts it over.
+  if (uptime >= min_uptime_) {
+    consecutive_ = 0;
+    return {Kind::kRestart, Duration(0), "restarting now"};
+  }
   Duration delay = backoff_.initial;
   for (int i = 0; i < consecutive_ && delay < backoff_.max; ++i) delay *= 2;
   delay = std::min(delay, backoff_.max);
   ++consecutive_;
-  ++total_restarts_;
-  recent_.push_back(now);
   return {Kind::kRestart, delay, "restarting in " + format_duration(delay)};
 }
 

@@ -24,12 +24,13 @@ struct RestartDecision {
 
 class RestartTracker {
  public:
-  RestartTracker() = default;
+  RestartTracker() : RestartTracker(config::ServiceConfig{}) {}
   explicit RestartTracker(const config::ServiceConfig& service);
 
   // An instance exited without being asked to. `success` is exit code 0; `uptime` is how long it
-  // ran. A run of at least min_uptime resets the backoff; more than max_restarts restarts within
-  // kRestartWindow means kFail.
+  // ran. After a run of at least min_uptime the restart is immediate and the backoff starts over;
+  // shorter runs wait backoff.initial, doubling up to backoff.max. More than max_restarts
+  // restarts within kRestartWindow means kFail.
   RestartDecision on_exit(bool success, Duration uptime, SteadyTime now);
   // Takes a changed service config; the history and the restart count stay.
   void reconfigure(const config::ServiceConfig& service);

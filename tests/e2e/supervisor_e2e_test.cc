@@ -80,10 +80,12 @@ TEST(Supervisor, PsAndStatusJsonDescribeRunningInstances) {
 
 TEST(Supervisor, KilledInstanceIsReplacedAndNoConnectionIsRefused) {
   // One instance: while it is dead, connections wait in the daemon-owned socket's backlog.
-  auto d = Daemon::start(web("web", 1, "backoff = { initial = \"10ms\", max = \"1s\" }"));
+  auto d = Daemon::start(web("web", 1, "backoff = { initial = \"10s\", max = \"10s\" }\nmin_uptime = \"100ms\""));
   std::string addr = d->address("web");
   ASSERT_FALSE(addr.empty());
   int old_pid = d->pids("web").at(0);
+  // Past min_uptime a crash is restarted at once (no 10s backoff), or this test times out.
+  ASSERT_TRUE(eventually([&] { return d->ps()[0].value("uptime_ms", 0) > 200; }));
   Load load(addr, 2, false);
   ASSERT_TRUE(eventually([&] { return load.completed() > 50; }));
   ASSERT_EQ(::kill(old_pid, SIGKILL), 0);
@@ -100,6 +102,8 @@ TEST(Supervisor, KilledInstanceIsReplacedAndNoConnectionIsRefused) {
   json desc = d->describe("web");
   EXPECT_EQ(desc["instances"][0]["restarts"], 1);
   EXPECT_NE(desc["recent_exits"].back()["status"].get<std::string>().find("SIGKILL"), std::string::npos);
+  EXPECT_NE(desc["recent_exits"].back()["reason"].get<std::string>().find("restarting now"), std::string::npos)
+      << desc["recent_exits"].dump();
 }
 
 TEST(Supervisor, CrashLoopBacksOffThenFails) {

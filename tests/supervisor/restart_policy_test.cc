@@ -76,9 +76,13 @@ TEST(RestartTracker, RunOfAtLeastMinUptimeResetsBackoff) {
   EXPECT_EQ(tracker.on_exit(false, kShortRun, kT0).delay, milliseconds(100));
   EXPECT_EQ(tracker.on_exit(false, kShortRun, kT0 + seconds(1)).delay, milliseconds(200));
   EXPECT_EQ(tracker.on_exit(false, kShortRun, kT0 + seconds(2)).delay, milliseconds(400));
-  // Exactly min_uptime counts as healthy.
-  EXPECT_EQ(tracker.on_exit(false, seconds(10), kT0 + seconds(13)).delay, milliseconds(100));
-  EXPECT_EQ(tracker.on_exit(false, kShortRun, kT0 + seconds(14)).delay, milliseconds(200));
+  // Exactly min_uptime counts as healthy: restart at once, and the backoff starts over.
+  RestartDecision healthy = tracker.on_exit(false, seconds(10), kT0 + seconds(13));
+  EXPECT_EQ(healthy.kind, Kind::kRestart);
+  EXPECT_EQ(healthy.delay, Duration(0));
+  EXPECT_EQ(healthy.reason, "restarting now");
+  EXPECT_EQ(tracker.on_exit(false, kShortRun, kT0 + seconds(14)).delay, milliseconds(100));
+  EXPECT_EQ(tracker.on_exit(false, kShortRun, kT0 + seconds(15)).delay, milliseconds(200));
 }
 
 TEST(RestartTracker, RunJustUnderMinUptimeKeepsBackingOff) {
