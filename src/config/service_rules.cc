@@ -293,6 +293,28 @@ void read_logs(TableReader& r, ServiceConfig& service) {
 
 }  // namespace
 
+// A health URL on the service's own shared socket is answered by whichever instance accepts
+// first, during a reload usually the old one: the new instance would pass its readiness check
+// without ever being asked, and the old one would be stopped for a broken replacement.
+void check_ready_url_is_not_shared(TableReader& r, const ServiceConfig& service) {
+  if (service.ready.kind != ReadyKind::kHttp) return;
+  auto url = parse_http_url(service.ready.http_url);
+  if (!url) return;
+  std::string host = url->host == "localhost" ? "127.0.0.1" : url->host;
+  std::string text = host.find(':') != std::string::npos ? "[" + host + "]:" + url->port : host + ":" + url->port;
+  auto target = parse_listen_address(text);
+  if (!target) return;
+  for (const auto& l : service.listen) {
+    if (addresses_conflict(l, *target)) {
+      r.error(r.get("ready")->pos, "ready",
+              "the health URL " + in_quotes(service.ready.http_url) + " is the service's own listen address " +
+                  in_quotes(l.text) + ", which every instance shares, so it cannot tell whether the new "
+                  "instance is ready: use ready = \"ipc\" or \"notify\", or a per-instance health port");
+      return;
+    }
+  }
+}
+
 ServiceConfig read_service(Checker& checker, const Node& table, int index, ServiceSite& site) {
   ServiceConfig service;
   site.table_pos = table.pos;
@@ -308,6 +330,7 @@ ServiceConfig read_service(Checker& checker, const Node& table, int index, Servi
   r.read_int("instances", service.instances, 1, 64);
   read_listen(r, service, site);
   read_ready(r, service);
+  check_ready_url_is_not_shared(r, service);
   r.read_duration("ready_timeout", service.ready_timeout, /*positive=*/true);
   read_restart(r, service);
   read_backoff(r, service);

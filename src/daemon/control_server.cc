@@ -46,7 +46,10 @@ void Session::begin() { read_next(); }
 void Session::read_next() {
   asio::async_read_until(socket_, buffer_, '\n', [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
     if (ec) {
-      // EOF, a reset, or a line over kMaxRequestBytes: this client is done.
+      // A line over kMaxRequestBytes, a reset, or a stream the client stopped wanting: done.
+      // Plain EOF (a half-close, as `nc -N` does) still gets the replies already queued.
+      // Nothing else holds the session once its replies are written: it closes on destruction.
+      if (ec == asio::error::eof && !self->streaming_) return;
       self->close();
       return;
     }
@@ -83,7 +86,7 @@ void Session::write_next() {
   }
   writing_ = true;
   asio::async_write(socket_, asio::buffer(outbox_.front()), [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-    if (ec) {
+    if (ec || !self->open_) {
       self->close();
       return;
     }

@@ -114,12 +114,14 @@ int run(const std::string& config_path) {
     return 1;
   }
   spdlog::info("groundctl daemon {} started: config {}, control socket {}", ::getpid(), state.config.path, socket_path);
-  bool stopping = false;
+  bool& stopping = state.stopping;
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
       if (ec) return;
-      if (signo == SIGHUP) {
+      if (signo == SIGHUP && stopping) {
+        spdlog::info("SIGHUP ignored: shutting down");
+      } else if (signo == SIGHUP) {
         spdlog::info("SIGHUP: reloading config {}", state.config.path);
         state.reload_config([](const json& r) {
           if (r.value("ok", false)) spdlog::info("config reload applied");

@@ -78,14 +78,12 @@ json instance_json(const supervisor::InstanceInfo& i) {
           {"rss_bytes", i.rss_bytes}};
 }
 
-// Resolves "all" or a name to services; replies with kNotFound otherwise.
-std::vector<std::shared_ptr<Service>> targets(DaemonState& state, const json& request,
-                                              const std::shared_ptr<Session>& session) {
+// Resolves "all" or a name to services. Unknown name: kNotFound naming it.
+Result<std::vector<std::shared_ptr<Service>>> targets(DaemonState& state, const json& request) {
   std::string name = request.value("name", "");
   if (name == "all") return state.supervisor->services();
-  if (auto s = state.supervisor->find(name)) return {s};
-  session->send_error(make_error(Errc::kNotFound, "no service named \"" + name + "\" (see groundctl status)"));
-  return {};
+  if (auto s = state.supervisor->find(name)) return std::vector<std::shared_ptr<Service>>{s};
+  return make_error(Errc::kNotFound, "no service named \"" + name + "\" (see groundctl status)");
 }
 
 supervisor::Done reply_when_done(const std::shared_ptr<Session>& session, std::string what) {
@@ -175,10 +173,17 @@ void handle_request(DaemonState& state, const json& request, const std::shared_p
     }
     session->send(ok_response(describe_json(*s)));
   } else if (cmd == "start" || cmd == "stop" || cmd == "restart" || cmd == "reload") {
-    auto list = targets(state, request, session);
-    if (list.empty()) return;
+    if (state.stopping && cmd != "stop") {
+      session->send_error(make_error(Errc::kUnavailable, "the daemon is shutting down"));
+      return;
+    }
+    auto list = targets(state, request);
+    if (!list) {
+      session->send_error(list.error());
+      return;
+    }
     auto done = reply_when_done(session, cmd);
-    supervisor::for_all(list, [cmd](Service& s, supervisor::Done d) {
+    supervisor::for_all(*list, [cmd](Service& s, supervisor::Done d) {
       if (cmd == "start") {
         s.start(std::move(d));
       } else if (cmd == "stop") {
@@ -196,6 +201,10 @@ void handle_request(DaemonState& state, const json& request, const std::shared_p
   } else if (cmd == "logs") {
     handle_logs(state, request, session);
   } else if (cmd == "config-reload") {
+    if (state.stopping) {
+      session->send_error(make_error(Errc::kUnavailable, "the daemon is shutting down"));
+      return;
+    }
     state.reload_config([session](json reply) { session->send(reply); });
   } else {
     session->send_error(make_error(Errc::kInvalidArgument, "unknown command \"" + cmd + "\""));

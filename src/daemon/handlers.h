@@ -17,6 +17,7 @@ struct DaemonState {
   supervisor::Supervisor* supervisor = nullptr;
   config::Config config;
   std::chrono::system_clock::time_point started;
+  bool stopping = false;  // SIGTERM received: no more starts, reloads or config changes.
   // Re-reads the config file and applies it; replies with the diff or the diagnostics.
   std::function<void(std::function<void(nlohmann::json)>)> reload_config;
 };

@@ -182,7 +182,9 @@ void Instance::drain_output_now() {
   char buf[kReadChunk];
   for (int i = 0; i < 2; ++i) {
     if (!out_[i].is_open()) continue;
-    for (;;) {
+    // Bounded: a group member that outlives the leader may keep writing until reap() kills it,
+    // and the loop must not spin on it.
+    for (int chunk = 0; chunk < 16; ++chunk) {
       ssize_t n = ::read(out_[i].native_handle(), buf, sizeof buf);
       if (n <= 0) break;
       handle_output(i, std::string_view(buf, static_cast<size_t>(n)), false);
@@ -266,7 +268,7 @@ void Instance::read_ipc() {
     while ((nl = self->ipc_partial_.find('\n')) != std::string::npos) {
       std::string line = self->ipc_partial_.substr(0, nl);
       self->ipc_partial_.erase(0, nl + 1);
-      if (line == "\"ready\"" || line.find("\"ready\"") != std::string::npos) self->mark_ready();
+      if (line == "\"ready\"") self->mark_ready();  // Exactly process.send('ready').
     }
     if (self->ipc_partial_.size() > 65536) self->ipc_partial_.clear();
     self->read_ipc();

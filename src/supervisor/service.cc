@@ -142,7 +142,23 @@ Result<std::shared_ptr<Instance>> Service::spawn(int slot) {
   return inst;
 }
 
+void Service::cancel_pending_stop() {
+  // A start (or reload) that overtakes a stop: the stop's callers learn it did not complete.
+  auto waiters = std::move(stop_waiters_);
+  stop_waiters_.clear();
+  for (auto& w : waiters) w(make_error(Errc::kConflict, "service \"" + config_.name + "\" was started again before it stopped"));
+  if (want_running_) return;  // No stop in progress (an instance may be stopping for a reload).
+  // Instances still draining from that stop keep going; their slots get fresh instances.
+  for (auto& s : slots_) {
+    if (s.current && s.current->stop_requested()) {
+      s.current.reset();
+      if (s.state != SlotState::kFailed) s.state = SlotState::kStopped;
+    }
+  }
+}
+
 void Service::start(Done done) {
+  cancel_pending_stop();
   want_running_ = true;
   int n = static_cast<int>(slots_.size());
   auto pending = std::make_shared<int>(n);
@@ -198,6 +214,7 @@ void Service::on_ready(Instance& inst) {
     s.current = s.next;
     s.next.reset();
     s.state = SlotState::kRunning;
+    finish_start_waiters(s, ok());
     if (old) {
       stop_reasons_[old.get()] = s.replace_why.empty() ? "replaced by a new instance" : "replaced: " + s.replace_why;
       old->stop(config_.stop_signal, config_.stop_timeout);
@@ -219,7 +236,9 @@ void Service::on_not_ready(Instance& inst, const std::string& reason) {
   spdlog::warn("service \"{}\" instance {} pid {}: {}", config_.name, inst.slot(), inst.pid(), reason);
   if (s.next.get() == &inst) {
     stop_reasons_[&inst] = reason + "; the old instance keeps serving";
-    inst.stop(SIGKILL, kNotReadyKillGrace);
+    // Gracefully: a process that listens but never says ready has already taken connections
+    // from the shared socket, and a drain answers them.
+    inst.stop(config_.stop_signal, kNotReadyKillGrace);
     s.next.reset();
     if (auto cb = std::move(s.on_next)) {
       s.on_next = nullptr;
@@ -264,7 +283,7 @@ void Service::on_exit(Instance& inst, const ExitStatus& status) {
     s.current.reset();
     bool failed = !inst.stop_requested() || !s.not_ready_reason.empty();
     if (failed && want_running_) {
-      std::string why = s.not_ready_reason.empty() ? "exited unexpectedly" : s.not_ready_reason;
+      std::string why = s.not_ready_reason.empty() ? "exited on its own" : s.not_ready_reason;
       record_exit(slot, inst.pid(), status.to_string(), why, inst.stderr_tail());
       spdlog::warn("service \"{}\" instance {} pid {}: {} ({})", config_.name, slot, inst.pid(), why,
                    status.to_string());
@@ -350,12 +369,20 @@ void Service::reload(Done done) {
     done(make_error(Errc::kConflict, "service \"" + config_.name + "\": a reload is already running"));
     return;
   }
+  cancel_pending_stop();
   want_running_ = true;
   reloading_ = true;
   std::weak_ptr<Service> weak = weak_from_this();
   reload_from(0, [weak, done = std::move(done)](Status st) {
-    if (auto self = weak.lock()) self->reloading_ = false;
+    auto self = weak.lock();
+    if (self) self->reloading_ = false;
     done(st);
+    // A config change that arrived during this reload is applied now, not dropped.
+    if (self && self->pending_update_) {
+      auto next = std::move(*self->pending_update_);
+      self->pending_update_.reset();
+      self->update(std::move(next.first), std::move(next.second));
+    }
   });
 }
 
@@ -380,9 +407,20 @@ void Service::replace_slot(int slot, std::string why, Done done) {
   Slot& s = slots_[static_cast<size_t>(slot)];
   if (!s.current || s.current->phase() != Instance::Phase::kReady) {
     // Nothing serving here: a plain (re)start is the replacement.
+    if (s.next) {
+      stop_reasons_[s.next.get()] = "superseded: " + why;
+      s.next->stop(SIGKILL, kNotReadyKillGrace);
+      s.next.reset();
+      if (auto cb = std::move(s.on_next)) {
+        s.on_next = nullptr;
+        cb(make_error(Errc::kCancelled, "instance " + std::to_string(slot) + ": replacement superseded"));
+      }
+    }
     if (s.current) {
-      stop_reasons_[s.current.get()] = why;
-      s.current->stop(config_.stop_signal, config_.stop_timeout);
+      if (!s.current->stop_requested()) {
+        stop_reasons_[s.current.get()] = why;
+        s.current->stop(config_.stop_signal, config_.stop_timeout);
+      }
       s.current.reset();
     }
     if (s.backoff) s.backoff->cancel();
@@ -408,6 +446,13 @@ void Service::replace_slot(int slot, std::string why, Done done) {
 }
 
 void Service::update(config::ServiceConfig config, Done done) {
+  if (reloading_) {
+    if (pending_update_) {
+      pending_update_->second(make_error(Errc::kCancelled, "superseded by a newer config"));
+    }
+    pending_update_.emplace(std::move(config), std::move(done));
+    return;
+  }
   // Keep the sockets whose address stays (old instances still serve on them); bind only new
   // addresses; a removed address closes once its last instance is gone.
   std::vector<std::shared_ptr<Listener>> kept(config.listen.size());

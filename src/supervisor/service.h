@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -120,6 +121,7 @@ class Service : public std::enable_shared_from_this<Service> {
   void finish_start_waiters(Slot& slot, const Status& result);
   void record_exit(int slot, pid_t pid, std::string status, std::string reason, std::string tail);
   void check_stopped();
+  void cancel_pending_stop();
   int next_generation() { return ++generation_; }
 
   ServiceContext& ctx_;
@@ -135,6 +137,8 @@ class Service : public std::enable_shared_from_this<Service> {
   std::shared_ptr<LogStream> err_log_;
   bool want_running_ = false;
   bool reloading_ = false;
+  // A config change that arrived during a reload, applied when it ends.
+  std::optional<std::pair<config::ServiceConfig, Done>> pending_update_;
   int generation_ = 0;
 };
 

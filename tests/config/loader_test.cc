@@ -381,6 +381,10 @@ TEST(ConfigLoader, ReportsBadReadyNamingTheChoices) {
                           "the host must be an IP address or localhost"));
   EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"http://127.0.0.1:3000x/\" }\n", 4, 18,
                           "port must be a number from 1 to 65535"));
+  // A health URL on the service's own shared socket would be answered by the old instance.
+  EXPECT_TRUE(HasOneError("[[service]]\nname = \"web\"\ncommand = [\"node\"]\nlisten = [\"0.0.0.0:3000\"]\n"
+                          "ready = { http = \"http://localhost:3000/health\" }\n",
+                          5, 9, "is the service's own listen address \"0.0.0.0:3000\""));
   EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { delay = \"soon\" }\n", 4, 19,
                           "ready.delay: invalid duration"));
 }

@@ -5,11 +5,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -48,6 +51,8 @@ std::string web(const std::string& name, int instances, const std::string& extra
   for (const auto& [k, v] : keys) out += k + " = " + v + "\n";
   return out + "\n";
 }
+
+int free_port();
 
 std::string sh_service(const std::string& name, const std::string& script, const std::string& extra = "") {
   return "[[service]]\nname = \"" + name + "\"\ncommand = [\"/bin/sh\", \"-c\", \"" + script + "\"]\n" + extra + "\n";
@@ -353,13 +358,14 @@ TEST(Supervisor, ReadyNotifyAndHttp) {
   auto r = d->cli({"restart", "notifier"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(d->describe("notifier")["state"], "running");
-  // ready = { http } on the web service's health endpoint.
-  std::string addr = d->address("web");
-  d->write_config(notify + web("web", 1, "ready = { http = \"http://" + addr + "/health\" }"));
-  // Changing only the ready key keeps the listen socket (same address text "127.0.0.1:0").
+  // ready = { http } on a health port of the app's own (not a shared listen socket).
+  int port = free_port();
+  d->write_config(notify + web("web", 1) + "[[service]]\nname = \"static\"\ncommand = [\"python3\", \"-m\", "
+                  "\"http.server\", \"" + std::to_string(port) + "\", \"--bind\", \"127.0.0.1\"]\ncwd = \"" +
+                  fixture_dir() + "\"\nready = { http = \"http://127.0.0.1:" + std::to_string(port) + "/\" }\n");
   auto rr = d->cli({"config", "reload"});
   EXPECT_EQ(rr.exit_code, 0) << rr.err;
-  EXPECT_EQ(d->describe("web")["state"], "running");
+  EXPECT_EQ(d->describe("static")["state"], "running");
 }
 
 TEST(Supervisor, RunsAsTheConfiguredUserWithACleanEnvironment) {
@@ -469,6 +475,99 @@ TEST(ConfigReload, ShrinkingInstancesStopsTheExtraOnesAndKeepsRestartCounts) {
   ASSERT_EQ(ps.size(), 1u);
   EXPECT_EQ(ps[0]["restarts"], 1) << "a config change must not reset the restart count";
   EXPECT_TRUE(eventually([&] { return !process_exists(extra); }));
+}
+
+// Runs a groundctl command in the background; its result is read with finish().
+class Background {
+ public:
+  Background(const Daemon& d, std::vector<std::string> args) : out_(d.dir() + "/bg-" + args[0] + ".out") {
+    std::vector<std::string> argv = {groundctl_bin(), "-c", d.config_path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto fd = open_fd(out_, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    SpawnOptions o;
+    o.argv = argv;
+    o.stdout_fd = fd->get();
+    o.stderr_fd = fd->get();
+    child_.emplace(std::move(*ChildProcess::spawn(o)));
+  }
+  std::pair<int, std::string> finish() {
+    auto st = child_->wait();
+    return {st->code, read_file(out_).value_or("")};
+  }
+  bool running() { return !child_->try_wait()->has_value(); }
+
+ private:
+  std::string out_;
+  std::optional<ChildProcess> child_;
+};
+
+TEST(Lifecycle, StartDuringAStopStartsAgainAndTheStopReturns) {
+  auto d = Daemon::start(sh_service("s", "trap '' TERM; echo up; while :; do sleep 0.05; done",
+                                    "ready = { delay = \"0\" }\nstop_timeout = \"2s\""));
+  ASSERT_TRUE(eventually([&] { return read_file(d->dir() + "/log/s/out.log").value_or("") == "up\n"; }));
+  Background stop(*d, {"stop", "s"});
+  ASSERT_TRUE(eventually([&] { return d->ps()[0].value("state", "") == "stopping"; }));
+  auto start = d->cli({"start", "s"});
+  EXPECT_EQ(start.exit_code, 0) << start.err;
+  auto [code, text] = stop.finish();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(text.find("started again before it stopped"), std::string::npos) << text;
+  EXPECT_TRUE(eventually([&] { return d->describe("s").value("state", "") == "running"; }));
+}
+
+TEST(Lifecycle, AShuttingDownDaemonRefusesStartsAndStillExits) {
+  auto d = Daemon::start(sh_service("s", "trap '' TERM; echo up; while :; do sleep 0.05; done",
+                                    "ready = { delay = \"0\" }\nstop_timeout = \"1s\""));
+  ASSERT_TRUE(eventually([&] { return read_file(d->dir() + "/log/s/out.log").value_or("") == "up\n"; }));
+  ASSERT_EQ(::kill(d->pid(), SIGTERM), 0);
+  ASSERT_TRUE(eventually([&] { return d->daemon_log().find("stopping every service") != std::string::npos; }));
+  auto start = d->cli({"start", "s"});
+  if (start.exit_code != 3) {  // 3: it already exited, which is fine too.
+    EXPECT_EQ(start.exit_code, 1);
+    EXPECT_NE(start.err.find("shutting down"), std::string::npos) << start.err;
+  }
+  ExitStatus st = d->terminate();
+  EXPECT_TRUE(st.success()) << st.to_string();
+}
+
+TEST(Lifecycle, ActionsOnAllWithNoServicesReply) {
+  auto d = Daemon::start("");
+  for (const char* action : {"start", "stop", "restart", "reload"}) {
+    auto r = d->cli({action, "all"});
+    EXPECT_EQ(r.exit_code, 0) << action << ": " << r.err;
+  }
+}
+
+TEST(Lifecycle, AConfigChangeDuringAReloadIsAppliedAfterIt) {
+  auto d = Daemon::start(web("web", 1, "env = { FIXTURE_READY_DELAY_MS = \"1500\", A = \"1\" }"));
+  ASSERT_TRUE(eventually([&] { return d->describe("web").value("state", "") == "running"; }));
+  Background reload(*d, {"reload", "web"});
+  ASSERT_TRUE(eventually([&] { return d->describe("web").value("state", "") == "reloading"; }));
+  d->write_config(web("web", 1, "env = { FIXTURE_READY_DELAY_MS = \"1500\", A = \"2\" }"));
+  auto r = d->cli({"config", "reload"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(reload.finish().first, 0);
+  EXPECT_EQ(http_get(d->address("web"), "/env?name=A").body, "2");
+}
+
+TEST(Daemon, AHalfClosedClientStillGetsTheWholeReply) {
+  auto d = Daemon::start(web("web", 1));
+  ASSERT_EQ(http_get(d->address("web"), "/flood?lines=3000&bytes=100").body, "done");
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::string path = d->dir() + "/run/control.sock";
+  std::memcpy(sa.sun_path, path.c_str(), path.size());
+  ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_TRUE(write_all(fd.get(), "{\"cmd\":\"logs\",\"name\":\"web\",\"lines\":3000}\n"));
+  ::shutdown(fd.get(), SHUT_WR);
+  std::string reply;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
+  json parsed = json::parse(reply, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << reply.size() << " bytes";
+  EXPECT_GE(parsed["result"]["stdout"].size(), 3000u);
 }
 
 }  // namespace
