@@ -78,7 +78,7 @@ void format_pid(char* out, pid_t pid) {
 
 // Runs in the forked child: only async-signal-safe calls from here to exec.
 [[noreturn]] void run_child(const SpawnOptions& o, const char* exe, char* const* argv,
-                            char* const* envp, char* listen_pid_digits, int error_fd) {
+                            char* const* envp, char* listen_pid_digits, int error_fd, pid_t parent) {
   // Undo the daemon's signal set-up: handlers are reset by exec, but ignored signals and the
   // blocked mask would otherwise be inherited (a child with SIGPIPE ignored misbehaves).
   sigset_t all;
@@ -125,6 +125,8 @@ void format_pid(char* out, pid_t pid) {
   // Set after the credential change, which would clear it.
   if (o.parent_death_signal != 0) {
     ::prctl(PR_SET_PDEATHSIG, o.parent_death_signal);
+    // The parent may have died before prctl: then the signal will never come, so go now.
+    if (::getppid() != parent) ::_exit(127);
   }
   if (listen_pid_digits != nullptr) format_pid(listen_pid_digits, ::getpid());
 
@@ -204,10 +206,11 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& o) {
   envp.push_back(nullptr);
 
   GC_ASSIGN_OR_RETURN(Pipe err_pipe, Pipe::create());
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return sys_error("fork", o.argv[0], errno);
   if (pid == 0) {
-    run_child(o, exe.c_str(), argv.data(), envp.data(), listen_pid_digits, err_pipe.write.get());
+    run_child(o, exe.c_str(), argv.data(), envp.data(), listen_pid_digits, err_pipe.write.get(), parent);
   }
   err_pipe.write.reset();
   int pidfd = ::pidfd_open(pid, 0);

@@ -143,13 +143,8 @@ void read_env(TableReader& r, ServiceConfig& service) {
       continue;
     }
     if (m.value.kind != Node::Kind::kString) {
-      std::string hint;
-      if (m.value.kind == Node::Kind::kInteger) {
-        hint = " (quote it: " + m.key + " = \"" + std::to_string(m.value.integer) + "\")";
-      } else if (m.value.kind == Node::Kind::kBoolean) {
-        hint = std::string(" (quote it: ") + m.key + " = \"" +
-               (m.value.boolean ? "true" : "false") + "\")";
-      }
+      // The value itself is never echoed: env values are often secrets.
+      std::string hint = " (quote it: " + m.key + " = \"...\")";
       r.error(m.value.pos, "env." + m.key,
               "expected a string, got " + std::string(kind_name(m.value.kind)) + hint);
       continue;
