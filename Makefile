@@ -20,6 +20,7 @@ demo: build
 
 test: build
 	scripts/check-test-targets
+	scripts/check-format
 	ctest --preset ci -j $(JOBS)
 
 # Debug build with ASan + UBSan, all tests.

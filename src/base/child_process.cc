@@ -78,7 +78,8 @@ void format_pid(char* out, pid_t pid) {
 
 // Runs in the forked child: only async-signal-safe calls from here to exec.
 [[noreturn]] void run_child(const SpawnOptions& o, const char* exe, char* const* argv,
-                            char* const* envp, char* listen_pid_digits, int error_fd, pid_t parent) {
+                            char* const* envp, char* listen_pid_digits, int error_fd,
+                            pid_t parent) {
   // Undo the daemon's signal set-up: handlers are reset by exec, but ignored signals and the
   // blocked mask would otherwise be inherited (a child with SIGPIPE ignored misbehaves).
   sigset_t all;
@@ -131,7 +132,8 @@ void format_pid(char* out, pid_t pid) {
   if (listen_pid_digits != nullptr) format_pid(listen_pid_digits, ::getpid());
 
   // Close everything above the targets except the error pipe (close-on-exec closes it).
-  if (error_fd > count) ::close_range(static_cast<unsigned>(count), static_cast<unsigned>(error_fd) - 1, 0);
+  if (error_fd > count)
+    ::close_range(static_cast<unsigned>(count), static_cast<unsigned>(error_fd) - 1, 0);
   ::close_range(static_cast<unsigned>(error_fd) + 1, ~0U, 0);
   ::execve(exe, argv, envp);
   child_fail(error_fd, kStepExec);
@@ -210,7 +212,8 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& o) {
   pid_t pid = ::fork();
   if (pid < 0) return sys_error("fork", o.argv[0], errno);
   if (pid == 0) {
-    run_child(o, exe.c_str(), argv.data(), envp.data(), listen_pid_digits, err_pipe.write.get(), parent);
+    run_child(o, exe.c_str(), argv.data(), envp.data(), listen_pid_digits, err_pipe.write.get(),
+              parent);
   }
   err_pipe.write.reset();
   int pidfd = ::pidfd_open(pid, 0);
@@ -269,7 +272,8 @@ ChildProcess::~ChildProcess() {
 }
 
 Status ChildProcess::signal(int signo) {
-  if (reaped_) return make_error(Errc::kNotFound, "process " + std::to_string(pid_) + " already reaped");
+  if (reaped_)
+    return make_error(Errc::kNotFound, "process " + std::to_string(pid_) + " already reaped");
   if (::pidfd_send_signal(pidfd_.get(), signo, nullptr, 0) != 0) {
     if (errno == ESRCH) return ok();  // Exited, not yet reaped: nothing to signal.
     return sys_error("signal", "process " + std::to_string(pid_), errno);
@@ -278,7 +282,8 @@ Status ChildProcess::signal(int signo) {
 }
 
 Status ChildProcess::signal_group(int signo) {
-  if (reaped_) return make_error(Errc::kNotFound, "process " + std::to_string(pid_) + " already reaped");
+  if (reaped_)
+    return make_error(Errc::kNotFound, "process " + std::to_string(pid_) + " already reaped");
   if (::kill(-pid_, signo) != 0 && errno != ESRCH) {
     return sys_error("signal", "process group " + std::to_string(pid_), errno);
   }
@@ -290,8 +295,7 @@ Result<ExitStatus> ChildProcess::reap() {
   // anything it left behind in its group before letting the pid go.
   (void)signal_group(SIGKILL);
   siginfo_t info{};
-  while (::waitid(kPidfdIdType, static_cast<id_t>(pidfd_.get()), &info,
-                  WEXITED) != 0) {
+  while (::waitid(kPidfdIdType, static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0) {
     if (errno != EINTR) return sys_error("waitid", "process " + std::to_string(pid_), errno);
   }
   reaped_ = true;
@@ -303,8 +307,8 @@ Result<std::optional<ExitStatus>> ChildProcess::try_wait() {
   if (reaped_) return std::optional<ExitStatus>(status_);
   siginfo_t info{};
   // WNOWAIT: peek first so the group cleanup in reap() runs while the zombie holds the pgid.
-  if (::waitid(kPidfdIdType, static_cast<id_t>(pidfd_.get()), &info,
-               WEXITED | WNOHANG | WNOWAIT) != 0) {
+  if (::waitid(kPidfdIdType, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT) !=
+      0) {
     if (errno == EINTR) return std::optional<ExitStatus>();
     return sys_error("waitid", "process " + std::to_string(pid_), errno);
   }
@@ -316,8 +320,7 @@ Result<std::optional<ExitStatus>> ChildProcess::try_wait() {
 Result<ExitStatus> ChildProcess::wait() {
   if (reaped_) return status_;
   siginfo_t info{};
-  while (::waitid(kPidfdIdType, static_cast<id_t>(pidfd_.get()), &info,
-                  WEXITED | WNOWAIT) != 0) {
+  while (::waitid(kPidfdIdType, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOWAIT) != 0) {
     if (errno != EINTR) return sys_error("waitid", "process " + std::to_string(pid_), errno);
   }
   return reap();

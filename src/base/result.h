@@ -18,7 +18,7 @@ template <typename T>
 class [[nodiscard]] Result : public tl::expected<T, Error> {
  public:
   using tl::expected<T, Error>::expected;
-  Result(const Error& e) : tl::expected<T, Error>(tl::unexpect, e) {}      // NOLINT
+  Result(const Error& e) : tl::expected<T, Error>(tl::unexpect, e) {}        // NOLINT
   Result(Error&& e) : tl::expected<T, Error>(tl::unexpect, std::move(e)) {}  // NOLINT
 };
 
@@ -30,9 +30,9 @@ inline Error make_error(Errc code, std::string message) { return Error{code, std
 }  // namespace gc
 
 // Returns the error of `expr` (a Status or Result) from the enclosing function.
-#define GC_TRY(expr)                                  \
-  do {                                                \
-    auto gc_try_result_ = (expr);                     \
+#define GC_TRY(expr)                                    \
+  do {                                                  \
+    auto gc_try_result_ = (expr);                       \
     if (!gc_try_result_) return gc_try_result_.error(); \
   } while (0)
 

@@ -14,12 +14,14 @@ namespace gc::cli {
 int run(int argc, char** argv) {
   Globals g;
   const char* env_config = std::getenv("GROUNDCTL_CONFIG");
-  g.config_path = env_config != nullptr && *env_config != '\0' ? env_config : "/etc/groundctl/groundctl.toml";
+  g.config_path =
+      env_config != nullptr && *env_config != '\0' ? env_config : "/etc/groundctl/groundctl.toml";
   CLI::App app{"groundctl: keeps one production server alive", "groundctl"};
   app.require_subcommand(1);
   // Global options may come after the command too: `groundctl ps --json`.
   app.fallthrough();
-  app.add_option("-c,--config", g.config_path, "config file (default $GROUNDCTL_CONFIG, else /etc/groundctl/groundctl.toml)");
+  app.add_option("-c,--config", g.config_path,
+                 "config file (default $GROUNDCTL_CONFIG, else /etc/groundctl/groundctl.toml)");
   app.add_flag("--json", g.json, "machine-readable output on stdout");
   app.add_option("--socket", g.socket_path, "control socket (default: runtime_dir/control.sock)");
 
@@ -27,7 +29,8 @@ int run(int argc, char** argv) {
   int lines = 20;
   bool follow = false, install = false;
   std::string file;
-  auto* daemon = app.add_subcommand("daemon", "run the daemon in the foreground (SIGHUP re-reads the config)");
+  auto* daemon =
+      app.add_subcommand("daemon", "run the daemon in the foreground (SIGHUP re-reads the config)");
   auto* check = app.add_subcommand("check", "validate the config");
   auto* status = app.add_subcommand("status", "services at a glance");
   auto* ps = app.add_subcommand("ps", "instances: pid, state, uptime, restarts, cpu, memory");
@@ -44,11 +47,14 @@ int run(int argc, char** argv) {
   auto* describe = app.add_subcommand("describe", "one service in full");
   describe->add_option("name", name, "service name")->required();
   auto* config = app.add_subcommand("config", "config operations");
-  auto* config_reload = config->add_subcommand("reload", "apply the changed config to the running daemon");
+  auto* config_reload =
+      config->add_subcommand("reload", "apply the changed config to the running daemon");
   config->require_subcommand(1);
   auto* startup = app.add_subcommand("startup", "print (or --install) the systemd unit");
-  startup->add_flag("--install", install, "write /etc/systemd/system/groundctl.service and enable it");
-  auto* import = app.add_subcommand("import-pm2", "convert a PM2 ecosystem file into [[service]] TOML");
+  startup->add_flag("--install", install,
+                    "write /etc/systemd/system/groundctl.service and enable it");
+  auto* import =
+      app.add_subcommand("import-pm2", "convert a PM2 ecosystem file into [[service]] TOML");
   import->add_option("file", file, "ecosystem.config.js or .json")->required();
 
   try {

@@ -21,7 +21,9 @@ using json = nlohmann::json;
 void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
 int fail(const Globals& g, const Error& e, int code) {
-  if (g.json) print_json({{"ok", false}, {"error", {{"code", std::string(errc_name(e.code))}, {"message", e.message}}}});
+  if (g.json)
+    print_json({{"ok", false},
+                {"error", {{"code", std::string(errc_name(e.code))}, {"message", e.message}}}});
   std::fprintf(stderr, "groundctl: %s\n", e.message.c_str());
   return code;
 }
@@ -36,7 +38,8 @@ std::optional<ControlClient> connect_or_hint(const Globals& g) {
   auto client = ControlClient::connect(path);
   if (!client) {
     Error e = client.error();
-    e.message = "daemon not reachable at " + path + " (" + e.message.substr(e.message.rfind(": ") + 2) +
+    e.message = "daemon not reachable at " + path + " (" +
+                e.message.substr(e.message.rfind(": ") + 2) +
                 "); start it with `groundctl daemon` or `systemctl start groundctl`";
     fail(g, e, kExitUnreachable);
     return std::nullopt;
@@ -45,7 +48,8 @@ std::optional<ControlClient> connect_or_hint(const Globals& g) {
 }
 
 // One request/response round trip; `render` prints the human form. Returns the exit code.
-int round_trip(const Globals& g, const json& request, const std::function<void(const json&)>& render) {
+int round_trip(const Globals& g, const json& request,
+               const std::function<void(const json&)>& render) {
   auto client = connect_or_hint(g);
   if (!client) return kExitUnreachable;
   auto result = client->call(request);
@@ -70,7 +74,8 @@ int cmd_check(const Globals& g) {
   if (g.json) {
     json errors = json::array();
     for (const auto& d : outcome.diagnostics) {
-      errors.push_back({{"file", d.file}, {"line", d.line}, {"column", d.column}, {"message", d.message}});
+      errors.push_back(
+          {{"file", d.file}, {"line", d.line}, {"column", d.column}, {"message", d.message}});
     }
     json out = {{"ok", outcome.config.has_value()}, {"errors", errors}};
     if (outcome.config) out["services"] = outcome.config->services.size();
@@ -85,15 +90,18 @@ int cmd_check(const Globals& g) {
 
 int cmd_status(const Globals& g) {
   return round_trip(g, {{"cmd", "status"}}, [](const json& r) {
-    std::printf("server %s  daemon pid %d  config %s\n\n", r.value("server", "").c_str(), r.value("pid", 0),
-                r.value("config", "").c_str());
-    std::vector<std::vector<std::string>> rows = {{"SERVICE", "STATE", "INSTANCES", "RESTARTS", "LISTEN"}};
+    std::printf("server %s  daemon pid %d  config %s\n\n", r.value("server", "").c_str(),
+                r.value("pid", 0), r.value("config", "").c_str());
+    std::vector<std::vector<std::string>> rows = {
+        {"SERVICE", "STATE", "INSTANCES", "RESTARTS", "LISTEN"}};
     for (const auto& s : r["services"]) {
       std::string listen;
-      for (const auto& l : s["listen"]) listen += (listen.empty() ? "" : ",") + l.get<std::string>();
-      rows.push_back({s.value("name", ""), s.value("state", ""),
-                      std::to_string(s.value("running", 0)) + "/" + std::to_string(s.value("instances", 0)),
-                      std::to_string(s.value("restarts", 0)), listen.empty() ? "-" : listen});
+      for (const auto& l : s["listen"])
+        listen += (listen.empty() ? "" : ",") + l.get<std::string>();
+      rows.push_back(
+          {s.value("name", ""), s.value("state", ""),
+           std::to_string(s.value("running", 0)) + "/" + std::to_string(s.value("instances", 0)),
+           std::to_string(s.value("restarts", 0)), listen.empty() ? "-" : listen});
     }
     std::fputs(render_table(rows).c_str(), stdout);
   });
@@ -101,13 +109,15 @@ int cmd_status(const Globals& g) {
 
 int cmd_ps(const Globals& g) {
   return round_trip(g, {{"cmd", "ps"}}, [](const json& r) {
-    std::vector<std::vector<std::string>> rows = {{"SERVICE", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEM"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"SERVICE", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEM"}};
     for (const auto& i : r) {
       int pid = i.value("pid", 0);
       char cpu[16];
       std::snprintf(cpu, sizeof cpu, "%.1f%%", i.value("cpu_percent", 0.0));
-      rows.push_back({i.value("service", ""), std::to_string(i.value("instance", 0)), pid ? std::to_string(pid) : "-",
-                      i.value("state", ""), uptime(i.value("uptime_ms", std::int64_t{0})),
+      rows.push_back({i.value("service", ""), std::to_string(i.value("instance", 0)),
+                      pid ? std::to_string(pid) : "-", i.value("state", ""),
+                      uptime(i.value("uptime_ms", std::int64_t{0})),
                       std::to_string(i.value("restarts", 0)), pid ? cpu : "-",
                       pid ? format_size(i.value("rss_bytes", std::uint64_t{0})) : "-"});
     }
@@ -126,21 +136,30 @@ int cmd_describe(const Globals& g, const std::string& name) {
     std::printf("service %s: %s\n", r.value("name", "").c_str(), r.value("state", "").c_str());
     const json& c = r["config"];
     std::string command;
-    for (const auto& a : c["command"]) command += (command.empty() ? "" : " ") + a.get<std::string>();
+    for (const auto& a : c["command"])
+      command += (command.empty() ? "" : " ") + a.get<std::string>();
     std::printf("  command       %s\n  cwd           %s\n  user          %s\n", command.c_str(),
-                c.value("cwd", "").c_str(), c.value("user", "").empty() ? "(daemon's)" : c.value("user", "").c_str());
-    std::printf("  ready         %s (timeout %s)\n  restart       %s, backoff %s..%s, max_restarts %d\n",
-                c["ready"].dump().c_str(), c.value("ready_timeout", "").c_str(), c.value("restart", "").c_str(),
-                c["backoff"].value("initial", "").c_str(), c["backoff"].value("max", "").c_str(), c.value("max_restarts", 0));
-    std::printf("  stop          %s, then SIGKILL after %s\n", c.value("stop_signal", "").c_str(), c.value("stop_timeout", "").c_str());
-    for (const auto& l : r["listen_bound"]) std::printf("  listen        %s\n", l.get<std::string>().c_str());
+                c.value("cwd", "").c_str(),
+                c.value("user", "").empty() ? "(daemon's)" : c.value("user", "").c_str());
+    std::printf(
+        "  ready         %s (timeout %s)\n  restart       %s, backoff %s..%s, max_restarts %d\n",
+        c["ready"].dump().c_str(), c.value("ready_timeout", "").c_str(),
+        c.value("restart", "").c_str(), c["backoff"].value("initial", "").c_str(),
+        c["backoff"].value("max", "").c_str(), c.value("max_restarts", 0));
+    std::printf("  stop          %s, then SIGKILL after %s\n", c.value("stop_signal", "").c_str(),
+                c.value("stop_timeout", "").c_str());
+    for (const auto& l : r["listen_bound"])
+      std::printf("  listen        %s\n", l.get<std::string>().c_str());
     std::printf("  logs          %s, %s (dropped %s)\n\n", r["logs"].value("stdout", "").c_str(),
-                r["logs"].value("stderr", "").c_str(), format_size(r["logs"].value("dropped_bytes", std::uint64_t{0})).c_str());
-    std::vector<std::vector<std::string>> rows = {{"INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "MEM"}};
+                r["logs"].value("stderr", "").c_str(),
+                format_size(r["logs"].value("dropped_bytes", std::uint64_t{0})).c_str());
+    std::vector<std::vector<std::string>> rows = {
+        {"INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "MEM"}};
     for (const auto& i : r["instances"]) {
       int pid = i.value("pid", 0);
-      rows.push_back({std::to_string(i.value("instance", 0)), pid ? std::to_string(pid) : "-", i.value("state", ""),
-                      uptime(i.value("uptime_ms", std::int64_t{0})), std::to_string(i.value("restarts", 0)),
+      rows.push_back({std::to_string(i.value("instance", 0)), pid ? std::to_string(pid) : "-",
+                      i.value("state", ""), uptime(i.value("uptime_ms", std::int64_t{0})),
+                      std::to_string(i.value("restarts", 0)),
                       pid ? format_size(i.value("rss_bytes", std::uint64_t{0})) : "-"});
     }
     std::fputs(render_table(rows).c_str(), stdout);
@@ -149,8 +168,8 @@ int cmd_describe(const Globals& g, const std::string& name) {
       std::time_t t = e.value("time_ms", std::int64_t{0}) / 1000;
       char when[32];
       std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-      std::printf("  %s  instance %d pid %d: %s: %s\n", when, e.value("instance", 0), e.value("pid", 0),
-                  e.value("status", "").c_str(), e.value("reason", "").c_str());
+      std::printf("  %s  instance %d pid %d: %s: %s\n", when, e.value("instance", 0),
+                  e.value("pid", 0), e.value("status", "").c_str(), e.value("reason", "").c_str());
       std::string tail = e.value("stderr_tail", "");
       if (!tail.empty()) {
         size_t start = 0;
@@ -172,7 +191,8 @@ int cmd_describe(const Globals& g, const std::string& name) {
 int cmd_logs(const Globals& g, const std::string& name, int lines, bool follow) {
   auto client = connect_or_hint(g);
   if (!client) return kExitUnreachable;
-  auto result = client->call({{"cmd", "logs"}, {"name", name}, {"lines", lines}, {"follow", follow}});
+  auto result =
+      client->call({{"cmd", "logs"}, {"name", name}, {"lines", lines}, {"follow", follow}});
   if (!result) return fail(g, result.error(), exit_code_for(result.error()));
   if (g.json) {
     std::printf("%s\n", result->dump().c_str());
@@ -206,9 +226,12 @@ int cmd_config_reload(const Globals& g) {
       for (const auto& n : r[key]) s += (s.empty() ? "" : ", ") + n.get<std::string>();
       return s.empty() ? std::string("-") : s;
     };
-    std::printf("config reloaded\n  added:     %s\n  removed:   %s\n  changed:   %s\n  unchanged: %s\n",
-                list("added").c_str(), list("removed").c_str(), list("changed").c_str(), list("unchanged").c_str());
-    if (r.value("server_changed", false)) std::printf("  [server] changed: restart the daemon to apply it\n");
+    std::printf(
+        "config reloaded\n  added:     %s\n  removed:   %s\n  changed:   %s\n  unchanged: %s\n",
+        list("added").c_str(), list("removed").c_str(), list("changed").c_str(),
+        list("unchanged").c_str());
+    if (r.value("server_changed", false))
+      std::printf("  [server] changed: restart the daemon to apply it\n");
   });
 }
 

@@ -42,7 +42,9 @@ std::string systemd_unit(const std::string& exe, const std::string& config_path)
          "Wants=network-online.target\n\n"
          "[Service]\n"
          "Type=notify\n"
-         "ExecStart=" + exe + " daemon --config " + config_path + "\n"
+         "ExecStart=" +
+         exe + " daemon --config " + config_path +
+         "\n"
          "ExecReload=/bin/kill -HUP $MAINPID\n"
          "KillMode=mixed\n"
          "KillSignal=SIGTERM\n"
@@ -92,20 +94,23 @@ int cmd_import_pm2(const Globals& g, const std::string& file) {
     auto pipe = Pipe::create();
     if (!pipe) return kExitProblem;
     SpawnOptions o;
-    o.argv = {"node", "-e", "process.stdout.write(JSON.stringify(require(process.argv[1])))", absolute(file)};
+    o.argv = {"node", "-e", "process.stdout.write(JSON.stringify(require(process.argv[1])))",
+              absolute(file)};
     const char* path = std::getenv("PATH");
     o.env = {std::string("PATH=") + (path ? path : "/usr/local/bin:/usr/bin:/bin")};
     o.stdout_fd = pipe->write.get();
     o.stderr_fd = 2;
     auto child = ChildProcess::spawn(o);
     if (!child) {
-      std::fprintf(stderr, "groundctl: import-pm2: %s (node is needed for .js files)\n", child.error().message.c_str());
+      std::fprintf(stderr, "groundctl: import-pm2: %s (node is needed for .js files)\n",
+                   child.error().message.c_str());
       return kExitProblem;
     }
     pipe->write.reset();
     char buf[65536];
     ssize_t n;
-    while ((n = ::read(pipe->read.get(), buf, sizeof buf)) > 0) json_text.append(buf, static_cast<size_t>(n));
+    while ((n = ::read(pipe->read.get(), buf, sizeof buf)) > 0)
+      json_text.append(buf, static_cast<size_t>(n));
     auto st = child->wait();
     if (!st || !st->success()) {
       std::fprintf(stderr, "groundctl: import-pm2: node could not evaluate %s\n", file.c_str());

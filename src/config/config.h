@@ -34,7 +34,7 @@ enum class ReadyKind {
 
 struct ReadySpec {
   ReadyKind kind = ReadyKind::kDelay;
-  std::string http_url;                     // kHttp only, "http://host:port/path".
+  std::string http_url;                      // kHttp only, "http://host:port/path".
   Duration delay = std::chrono::seconds(1);  // kDelay only.
   bool operator==(const ReadySpec&) const = default;
 };

@@ -29,7 +29,8 @@ bool valid_port(std::string_view port) {
 Result<HttpUrl> parse_http_url(const std::string& url) {
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0) {
-    return make_error(Errc::kInvalidArgument, "unsupported URL \"" + url + "\": only http:// is supported");
+    return make_error(Errc::kInvalidArgument,
+                      "unsupported URL \"" + url + "\": only http:// is supported");
   }
   std::string rest = url.substr(scheme.size());
   auto slash = rest.find('/');

@@ -230,7 +230,8 @@ std::string control_socket_path_lenient(const std::string& path) {
   if (!parsed.root) {
     std::string dir = scan_runtime_dir(text);
     if (dir.empty()) return fallback;
-    return detail::resolve_path(dir, detail::directory_of(detail::absolute_path(path))) + "/control.sock";
+    return detail::resolve_path(dir, detail::directory_of(detail::absolute_path(path))) +
+           "/control.sock";
   }
   const detail::Member* server = parsed.root->find("server");
   if (!server || server->value.kind != detail::Node::Kind::kTable) return fallback;

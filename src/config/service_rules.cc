@@ -296,15 +296,18 @@ void check_ready_url_is_not_shared(TableReader& r, const ServiceConfig& service)
   auto url = parse_http_url(service.ready.http_url);
   if (!url) return;
   std::string host = url->host == "localhost" ? "127.0.0.1" : url->host;
-  std::string text = host.find(':') != std::string::npos ? "[" + host + "]:" + url->port : host + ":" + url->port;
+  std::string text =
+      host.find(':') != std::string::npos ? "[" + host + "]:" + url->port : host + ":" + url->port;
   auto target = parse_listen_address(text);
   if (!target) return;
   for (const auto& l : service.listen) {
     if (addresses_conflict(l, *target)) {
       r.error(r.get("ready")->pos, "ready",
-              "the health URL " + in_quotes(service.ready.http_url) + " is the service's own listen address " +
-                  in_quotes(l.text) + ", which every instance shares, so it cannot tell whether the new "
-                  "instance is ready: use ready = \"ipc\" or \"notify\", or a per-instance health port");
+              "the health URL " + in_quotes(service.ready.http_url) +
+                  " is the service's own listen address " + in_quotes(l.text) +
+                  ", which every instance shares, so it cannot tell whether the new "
+                  "instance is ready: use ready = \"ipc\" or \"notify\", or a per-instance health "
+                  "port");
       return;
     }
   }

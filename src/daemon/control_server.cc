@@ -32,10 +32,13 @@ bool socket_is_live(const std::string& path) {
 }
 }  // namespace
 
-nlohmann::json ok_response(nlohmann::json result) { return {{"ok", true}, {"result", std::move(result)}}; }
+nlohmann::json ok_response(nlohmann::json result) {
+  return {{"ok", true}, {"result", std::move(result)}};
+}
 
 nlohmann::json error_response(const Error& error) {
-  return {{"ok", false}, {"error", {{"code", std::string(errc_name(error.code))}, {"message", error.message}}}};
+  return {{"ok", false},
+          {"error", {{"code", std::string(errc_name(error.code))}, {"message", error.message}}}};
 }
 
 Session::Session(stream::socket socket, Handler handler)
@@ -44,31 +47,37 @@ Session::Session(stream::socket socket, Handler handler)
 void Session::begin() { read_next(); }
 
 void Session::read_next() {
-  asio::async_read_until(socket_, buffer_, '\n', [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-    if (ec) {
-      // A line over kMaxRequestBytes, a reset, or a stream the client stopped wanting: done.
-      // Plain EOF (a half-close, as `nc -N` does) still gets the replies already queued.
-      // Nothing else holds the session once its replies are written: it closes on destruction.
-      if (ec == asio::error::eof && !self->streaming_) return;
-      self->close();
-      return;
-    }
-    std::string line(asio::buffers_begin(self->buffer_.data()), asio::buffers_begin(self->buffer_.data()) + static_cast<std::ptrdiff_t>(n));
-    self->buffer_.consume(n);
-    nlohmann::json request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded() || !request.is_object()) {
-      self->send_error(make_error(Errc::kInvalidArgument, "bad request: expected one JSON object per line"));
-    } else {
-      // nlohmann-json throws on a field of the wrong type ({"name": 42}); this is the adapter
-      // that turns that into an error reply instead of a dead daemon.
-      try {
-        self->handler_(request, self);
-      } catch (const nlohmann::json::exception& e) {
-        self->send_error(make_error(Errc::kInvalidArgument, std::string("bad request: ") + e.what()));
-      }
-    }
-    self->read_next();
-  });
+  asio::async_read_until(
+      socket_, buffer_, '\n',
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        if (ec) {
+          // A line over kMaxRequestBytes, a reset, or a stream the client stopped wanting: done.
+          // Plain EOF (a half-close, as `nc -N` does) still gets the replies already queued.
+          // Nothing else holds the session once its replies are written: it closes on destruction.
+          if (ec == asio::error::eof && !self->streaming_) return;
+          self->close();
+          return;
+        }
+        std::string line(
+            asio::buffers_begin(self->buffer_.data()),
+            asio::buffers_begin(self->buffer_.data()) + static_cast<std::ptrdiff_t>(n));
+        self->buffer_.consume(n);
+        nlohmann::json request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (request.is_discarded() || !request.is_object()) {
+          self->send_error(
+              make_error(Errc::kInvalidArgument, "bad request: expected one JSON object per line"));
+        } else {
+          // nlohmann-json throws on a field of the wrong type ({"name": 42}); this is the adapter
+          // that turns that into an error reply instead of a dead daemon.
+          try {
+            self->handler_(request, self);
+          } catch (const nlohmann::json::exception& e) {
+            self->send_error(
+                make_error(Errc::kInvalidArgument, std::string("bad request: ") + e.what()));
+          }
+        }
+        self->read_next();
+      });
 }
 
 void Session::send(const nlohmann::json& message) {
@@ -85,14 +94,15 @@ void Session::write_next() {
     return;
   }
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(outbox_.front()), [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-    if (ec || !self->open_) {
-      self->close();
-      return;
-    }
-    self->outbox_.pop_front();
-    self->write_next();
-  });
+  asio::async_write(socket_, asio::buffer(outbox_.front()),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                      if (ec || !self->open_) {
+                        self->close();
+                        return;
+                      }
+                      self->outbox_.pop_front();
+                      self->write_next();
+                    });
 }
 
 void Session::close() {
@@ -111,7 +121,8 @@ ControlServer::~ControlServer() {
   ::unlink(path_.c_str());
 }
 
-Result<std::unique_ptr<ControlServer>> ControlServer::start(asio::io_context& io, const std::string& path,
+Result<std::unique_ptr<ControlServer>> ControlServer::start(asio::io_context& io,
+                                                            const std::string& path,
                                                             const std::string& admin_group,
                                                             Session::Handler handler) {
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
@@ -135,8 +146,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(asio::io_context& io
   if (ec) return make_error(Errc::kIo, "listen on control socket " + path + ": " + ec.message());
   if (!admin_group.empty()) {
     group* g = ::getgrnam(admin_group.c_str());
-    if (g == nullptr) return make_error(Errc::kNotFound, "admin_group \"" + admin_group + "\" does not exist");
-    if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) return sys_error("chown", path, errno);
+    if (g == nullptr)
+      return make_error(Errc::kNotFound, "admin_group \"" + admin_group + "\" does not exist");
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+      return sys_error("chown", path, errno);
     if (::chmod(path.c_str(), 0660) != 0) return sys_error("chmod", path, errno);
   }
   server->accept_next();

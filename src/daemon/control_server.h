@@ -21,7 +21,8 @@ namespace gc::daemon {
 // One client connection. Responses are queued and written in order.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  using Handler = std::function<void(const nlohmann::json& request, const std::shared_ptr<Session>&)>;
+  using Handler =
+      std::function<void(const nlohmann::json& request, const std::shared_ptr<Session>&)>;
   Session(boost::asio::local::stream_protocol::socket socket, Handler handler);
   void begin();
   // Queues one JSON line. Safe to call after the peer left (it is dropped).
@@ -48,8 +49,10 @@ class ControlServer {
  public:
   // Binds `path` (mode 0600, or 0660 owned by `admin_group`). A stale socket file is replaced;
   // a live daemon on it is kConflict. Errors follow errno.
-  static Result<std::unique_ptr<ControlServer>> start(boost::asio::io_context& io, const std::string& path,
-                                                      const std::string& admin_group, Session::Handler handler);
+  static Result<std::unique_ptr<ControlServer>> start(boost::asio::io_context& io,
+                                                      const std::string& path,
+                                                      const std::string& admin_group,
+                                                      Session::Handler handler);
   ~ControlServer();  // Removes the socket file.
 
  private:

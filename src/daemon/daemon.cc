@@ -7,13 +7,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "base/unique_fd.h"
 #include "config/diff.h"
@@ -41,10 +41,13 @@ void notify_systemd(const std::string& state) {
            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
 }
 
-
 json diff_json(const config::ConfigDiff& d) {
-  return {{"added", d.added}, {"removed", d.removed}, {"changed", d.changed}, {"unchanged", d.unchanged},
-          {"server_changed", d.server_changed}, {"http_changed", d.http_changed}};
+  return {{"added", d.added},
+          {"removed", d.removed},
+          {"changed", d.changed},
+          {"unchanged", d.unchanged},
+          {"server_changed", d.server_changed},
+          {"http_changed", d.http_changed}};
 }
 
 }  // namespace
@@ -53,7 +56,8 @@ int run(const std::string& config_path) {
   auto loaded = config::load_config(config_path);
   if (!loaded.config) {
     for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.to_string().c_str());
-    std::fprintf(stderr, "groundctl: config has %zu error(s); nothing started\n", loaded.diagnostics.size());
+    std::fprintf(stderr, "groundctl: config has %zu error(s); nothing started\n",
+                 loaded.diagnostics.size());
     return 2;
   }
   // Logs go to stderr (journald reads it); stdout stays for command output.
@@ -89,13 +93,15 @@ int run(const std::string& config_path) {
         text += (text.empty() ? "" : "\n") + d.to_string();
       }
       spdlog::error("config reload refused; the running config stays:\n{}", text);
-      json r = error_response(make_error(Errc::kInvalidConfig, "config reload refused, the running config stays:\n" + text));
+      json r = error_response(make_error(
+          Errc::kInvalidConfig, "config reload refused, the running config stays:\n" + text));
       r["error"]["diagnostics"] = errors;
       reply(r);
       return;
     }
     auto diff = config::diff_configs(state.config, *next.config);
-    if (diff.server_changed) spdlog::warn("config reload: [server] changed; restart the daemon to apply it");
+    if (diff.server_changed)
+      spdlog::warn("config reload: [server] changed; restart the daemon to apply it");
     state.config = *next.config;
     reloading = true;
     sup.apply(state.config, diff, [&reloading, reply, diff](Status st) {
@@ -113,7 +119,8 @@ int run(const std::string& config_path) {
     spdlog::error("{}", server.error().message);
     return 1;
   }
-  spdlog::info("groundctl daemon {} started: config {}, control socket {}", ::getpid(), state.config.path, socket_path);
+  spdlog::info("groundctl daemon {} started: config {}, control socket {}", ::getpid(),
+               state.config.path, socket_path);
   bool& stopping = state.stopping;
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void()> wait_signal = [&] {

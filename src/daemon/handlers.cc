@@ -48,10 +48,18 @@ std::vector<std::string> tail_lines(const std::string& path, int n) {
 json service_config_json(const config::ServiceConfig& c) {
   json ready;
   switch (c.ready.kind) {
-    case config::ReadyKind::kIpc: ready = "ipc"; break;
-    case config::ReadyKind::kNotify: ready = "notify"; break;
-    case config::ReadyKind::kHttp: ready = {{"http", c.ready.http_url}}; break;
-    case config::ReadyKind::kDelay: ready = {{"delay", format_duration(c.ready.delay)}}; break;
+    case config::ReadyKind::kIpc:
+      ready = "ipc";
+      break;
+    case config::ReadyKind::kNotify:
+      ready = "notify";
+      break;
+    case config::ReadyKind::kHttp:
+      ready = {{"http", c.ready.http_url}};
+      break;
+    case config::ReadyKind::kDelay:
+      ready = {{"delay", format_duration(c.ready.delay)}};
+      break;
   }
   json listen = json::array();
   for (const auto& l : c.listen) listen.push_back(l.text);
@@ -60,21 +68,35 @@ json service_config_json(const config::ServiceConfig& c) {
   for (const auto& [k, v] : c.env) env_names.push_back(k);
   static const char* restart_names[] = {"always", "on-failure", "never"};
   return {
-      {"command", c.command}, {"cwd", c.cwd}, {"user", c.user}, {"env_file", c.env_file},
-      {"env_names", env_names}, {"instances", c.instances}, {"listen", listen}, {"ready", ready},
+      {"command", c.command},
+      {"cwd", c.cwd},
+      {"user", c.user},
+      {"env_file", c.env_file},
+      {"env_names", env_names},
+      {"instances", c.instances},
+      {"listen", listen},
+      {"ready", ready},
       {"ready_timeout", format_duration(c.ready_timeout)},
       {"restart", restart_names[static_cast<int>(c.restart)]},
-      {"backoff", {{"initial", format_duration(c.backoff.initial)}, {"max", format_duration(c.backoff.max)}}},
-      {"min_uptime", format_duration(c.min_uptime)}, {"max_restarts", c.max_restarts},
-      {"stop_signal", config::stop_signal_name(c.stop_signal)}, {"stop_timeout", format_duration(c.stop_timeout)},
+      {"backoff",
+       {{"initial", format_duration(c.backoff.initial)}, {"max", format_duration(c.backoff.max)}}},
+      {"min_uptime", format_duration(c.min_uptime)},
+      {"max_restarts", c.max_restarts},
+      {"stop_signal", config::stop_signal_name(c.stop_signal)},
+      {"stop_timeout", format_duration(c.stop_timeout)},
       {"max_memory", c.max_memory_bytes ? json(format_size(*c.max_memory_bytes)) : json(nullptr)},
       {"logs", {{"max_size", format_size(c.logs.max_size_bytes)}, {"keep", c.logs.keep}}},
   };
 }
 
 json instance_json(const supervisor::InstanceInfo& i) {
-  return {{"service", i.service}, {"instance", i.instance}, {"pid", i.pid}, {"state", i.state},
-          {"uptime_ms", i.uptime_ms}, {"restarts", i.restarts}, {"cpu_percent", i.cpu_percent},
+  return {{"service", i.service},
+          {"instance", i.instance},
+          {"pid", i.pid},
+          {"state", i.state},
+          {"uptime_ms", i.uptime_ms},
+          {"restarts", i.restarts},
+          {"cpu_percent", i.cpu_percent},
           {"rss_bytes", i.rss_bytes}};
 }
 
@@ -99,13 +121,15 @@ supervisor::Done reply_when_done(const std::shared_ptr<Session>& session, std::s
 void handle_logs(DaemonState& state, const json& request, const std::shared_ptr<Session>& session) {
   auto service = state.supervisor->find(request.value("name", ""));
   if (!service) {
-    session->send_error(make_error(Errc::kNotFound, "no service named \"" + request.value("name", "") + "\""));
+    session->send_error(
+        make_error(Errc::kNotFound, "no service named \"" + request.value("name", "") + "\""));
     return;
   }
   int lines = request.value("lines", 20);
-  json result = {{"stdout", tail_lines(service->log_path(supervisor::OutputStream::kStdout), lines)},
-                 {"stderr", tail_lines(service->log_path(supervisor::OutputStream::kStderr), lines)},
-                 {"dropped_bytes", service->dropped_log_bytes()}};
+  json result = {
+      {"stdout", tail_lines(service->log_path(supervisor::OutputStream::kStdout), lines)},
+      {"stderr", tail_lines(service->log_path(supervisor::OutputStream::kStderr), lines)},
+      {"dropped_bytes", service->dropped_log_bytes()}};
   session->send(ok_response(result));
   if (!request.value("follow", false)) return;
   session->set_streaming();
@@ -114,7 +138,8 @@ void handle_logs(DaemonState& state, const json& request, const std::shared_ptr<
     auto s = weak.lock();
     if (!s || !s->is_open()) return false;
     s->send({{"stream", stream == supervisor::OutputStream::kStdout ? "stdout" : "stderr"},
-             {"instance", instance}, {"data", std::string(chunk)}});
+             {"instance", instance},
+             {"data", std::string(chunk)}});
     return true;
   });
 }
@@ -134,17 +159,27 @@ json describe_json(const Service& service) {
   for (const auto& i : service.instances()) instances.push_back(instance_json(i));
   json exits = json::array();
   for (const auto& e : service.recent_exits()) {
-    exits.push_back({{"time_ms", unix_ms(e.when)}, {"instance", e.instance}, {"pid", e.pid},
-                     {"status", e.status}, {"reason", e.reason}, {"stderr_tail", e.stderr_tail}});
+    exits.push_back({{"time_ms", unix_ms(e.when)},
+                     {"instance", e.instance},
+                     {"pid", e.pid},
+                     {"status", e.status},
+                     {"reason", e.reason},
+                     {"stderr_tail", e.stderr_tail}});
   }
-  return {{"name", service.name()}, {"state", service.state()}, {"config", service_config_json(service.config())},
-          {"listen_bound", service.bound_addresses()}, {"instances", instances}, {"recent_exits", exits},
-          {"logs", {{"stdout", service.log_path(supervisor::OutputStream::kStdout)},
-                    {"stderr", service.log_path(supervisor::OutputStream::kStderr)},
-                    {"dropped_bytes", service.dropped_log_bytes()}}}};
+  return {{"name", service.name()},
+          {"state", service.state()},
+          {"config", service_config_json(service.config())},
+          {"listen_bound", service.bound_addresses()},
+          {"instances", instances},
+          {"recent_exits", exits},
+          {"logs",
+           {{"stdout", service.log_path(supervisor::OutputStream::kStdout)},
+            {"stderr", service.log_path(supervisor::OutputStream::kStderr)},
+            {"dropped_bytes", service.dropped_log_bytes()}}}};
 }
 
-void handle_request(DaemonState& state, const json& request, const std::shared_ptr<Session>& session) {
+void handle_request(DaemonState& state, const json& request,
+                    const std::shared_ptr<Session>& session) {
   std::string cmd = request.value("cmd", "");
   if (cmd == "ping") {
     session->send(ok_response({{"pid", ::getpid()}}));
@@ -156,19 +191,25 @@ void handle_request(DaemonState& state, const json& request, const std::shared_p
         running += i.state == "running";
         restarts += i.restarts;
       }
-      services.push_back({{"name", s->name()}, {"state", s->state()}, {"running", running},
-                          {"instances", s->config().instances}, {"restarts", restarts},
+      services.push_back({{"name", s->name()},
+                          {"state", s->state()},
+                          {"running", running},
+                          {"instances", s->config().instances},
+                          {"restarts", restarts},
                           {"listen", s->bound_addresses()}});
     }
-    session->send(ok_response({{"server", state.config.server.name}, {"pid", ::getpid()},
-                               {"config", state.config.path}, {"started_ms", unix_ms(state.started)},
+    session->send(ok_response({{"server", state.config.server.name},
+                               {"pid", ::getpid()},
+                               {"config", state.config.path},
+                               {"started_ms", unix_ms(state.started)},
                                {"services", services}}));
   } else if (cmd == "ps") {
     session->send(ok_response(instances_json(*state.supervisor)));
   } else if (cmd == "describe") {
     auto s = state.supervisor->find(request.value("name", ""));
     if (!s) {
-      session->send_error(make_error(Errc::kNotFound, "no service named \"" + request.value("name", "") + "\""));
+      session->send_error(
+          make_error(Errc::kNotFound, "no service named \"" + request.value("name", "") + "\""));
       return;
     }
     session->send(ok_response(describe_json(*s)));
@@ -183,21 +224,24 @@ void handle_request(DaemonState& state, const json& request, const std::shared_p
       return;
     }
     auto done = reply_when_done(session, cmd);
-    supervisor::for_all(*list, [cmd](Service& s, supervisor::Done d) {
-      if (cmd == "start") {
-        s.start(std::move(d));
-      } else if (cmd == "stop") {
-        s.stop(std::move(d));
-      } else if (cmd == "reload") {
-        s.reload(std::move(d));
-      } else {
-        auto self = s.shared_from_this();
-        s.stop([self, d = std::move(d)](Status st) {
-          if (!st) return d(st);
-          self->start(d);
-        });
-      }
-    }, done);
+    supervisor::for_all(
+        *list,
+        [cmd](Service& s, supervisor::Done d) {
+          if (cmd == "start") {
+            s.start(std::move(d));
+          } else if (cmd == "stop") {
+            s.stop(std::move(d));
+          } else if (cmd == "reload") {
+            s.reload(std::move(d));
+          } else {
+            auto self = s.shared_from_this();
+            s.stop([self, d = std::move(d)](Status st) {
+              if (!st) return d(st);
+              self->start(d);
+            });
+          }
+        },
+        done);
   } else if (cmd == "logs") {
     handle_logs(state, request, session);
   } else if (cmd == "config-reload") {

@@ -23,7 +23,8 @@ struct DaemonState {
 };
 
 // Handles one request from a session. Replies are sent on the session (possibly later).
-void handle_request(DaemonState& state, const nlohmann::json& request, const std::shared_ptr<Session>& session);
+void handle_request(DaemonState& state, const nlohmann::json& request,
+                    const std::shared_ptr<Session>& session);
 
 // JSON views shared with the HTTP API later on.
 nlohmann::json instances_json(const supervisor::Supervisor& sup);

@@ -66,17 +66,19 @@ void start_http_probe(asio::io_context& io, const std::string& url, Duration tim
   asio::ip::tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
   p->socket.async_connect(endpoint, [p](const boost::system::error_code& e) {
     if (e) return p->finish(false);
-    asio::async_write(p->socket, asio::buffer(p->request), [p](const boost::system::error_code& we, size_t) {
-      if (we) return p->finish(false);
-      p->response.resize(64);
-      // The status line is all we need: "HTTP/1.1 200".
-      asio::async_read(p->socket, asio::buffer(p->response), asio::transfer_at_least(12),
-                       [p](const boost::system::error_code& re, size_t n) {
-                         if (re && n < 12) return p->finish(false);
-                         bool healthy = p->response.rfind("HTTP/1.", 0) == 0 && p->response[9] == '2';
-                         p->finish(healthy);
-                       });
-    });
+    asio::async_write(
+        p->socket, asio::buffer(p->request), [p](const boost::system::error_code& we, size_t) {
+          if (we) return p->finish(false);
+          p->response.resize(64);
+          // The status line is all we need: "HTTP/1.1 200".
+          asio::async_read(p->socket, asio::buffer(p->response), asio::transfer_at_least(12),
+                           [p](const boost::system::error_code& re, size_t n) {
+                             if (re && n < 12) return p->finish(false);
+                             bool healthy =
+                                 p->response.rfind("HTTP/1.", 0) == 0 && p->response[9] == '2';
+                             p->finish(healthy);
+                           });
+        });
   });
 }
 

@@ -30,11 +30,13 @@ Result<UniqueFd> bind_notify_socket(const std::string& name) {
   if (!fd) return sys_error("socket", "notify", errno);
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
-  if (name.size() + 1 > sizeof sa.sun_path) return make_error(Errc::kInvalidArgument, "notify socket name too long");
+  if (name.size() + 1 > sizeof sa.sun_path)
+    return make_error(Errc::kInvalidArgument, "notify socket name too long");
   // Abstract namespace (leading NUL): nothing to clean up on disk, gone with the fd.
   std::memcpy(sa.sun_path + 1, name.data(), name.size());
   auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return sys_error("bind", "notify socket @" + name, errno);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0)
+    return sys_error("bind", "notify socket @" + name, errno);
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
   return fd;
@@ -92,7 +94,8 @@ Status Instance::begin() {
   UniqueFd ipc_parent, ipc_child, notify_fd;
   if (spec_.ready.kind == config::ReadyKind::kIpc) {
     int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sys_error("socketpair", "ipc", errno);
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+      return sys_error("socketpair", "ipc", errno);
     ipc_parent.reset(sv[0]);
     ipc_child.reset(sv[1]);
     o.extra_fds.push_back(ipc_child.get());
@@ -234,8 +237,9 @@ void Instance::arm_readiness() {
   ready_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->phase_ != Phase::kStarting) return;
     if (self->events_.on_not_ready) {
-      self->events_.on_not_ready(*self, "not ready within " + format_duration(self->spec_.ready_timeout) +
-                                            " (ready_timeout)");
+      self->events_.on_not_ready(
+          *self,
+          "not ready within " + format_duration(self->spec_.ready_timeout) + " (ready_timeout)");
     }
   });
   switch (spec_.ready.kind) {
@@ -276,43 +280,46 @@ void Instance::read_ipc() {
 }
 
 void Instance::read_notify() {
-  notify_.async_wait(asio::posix::stream_descriptor::wait_read, [self = shared_from_this()](
-                                                                     const boost::system::error_code& ec) {
-    if (ec) return;
-    for (;;) {
-      char data[4096];
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
-      iovec iov{data, sizeof data - 1};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      ssize_t n = ::recvmsg(self->notify_.native_handle(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-      if (n < 0) break;
-      // Only the instance's own process group may declare it ready: the abstract socket is
-      // reachable by any local process.
-      pid_t sender = 0;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-          ucred cred{};
-          std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
-          sender = cred.pid;
+  notify_.async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec) return;
+        for (;;) {
+          char data[4096];
+          alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+          iovec iov{data, sizeof data - 1};
+          msghdr msg{};
+          msg.msg_iov = &iov;
+          msg.msg_iovlen = 1;
+          msg.msg_control = control;
+          msg.msg_controllen = sizeof control;
+          ssize_t n =
+              ::recvmsg(self->notify_.native_handle(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+          if (n < 0) break;
+          // Only the instance's own process group may declare it ready: the abstract socket is
+          // reachable by any local process.
+          pid_t sender = 0;
+          for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+              ucred cred{};
+              std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+              sender = cred.pid;
+            }
+          }
+          if (sender != self->pid_ && ::getpgid(sender) != self->pid_) continue;
+          std::string_view text(data, static_cast<size_t>(n));
+          size_t pos = 0;
+          while (pos <= text.size()) {
+            size_t nl = text.find('\n', pos);
+            std::string_view line =
+                text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+            if (line == "READY=1") self->mark_ready();
+            if (nl == std::string_view::npos) break;
+            pos = nl + 1;
+          }
         }
-      }
-      if (sender != self->pid_ && ::getpgid(sender) != self->pid_) continue;
-      std::string_view text(data, static_cast<size_t>(n));
-      size_t pos = 0;
-      while (pos <= text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-        if (line == "READY=1") self->mark_ready();
-        if (nl == std::string_view::npos) break;
-        pos = nl + 1;
-      }
-    }
-    if (self->phase_ != Phase::kExited) self->read_notify();
-  });
+        if (self->phase_ != Phase::kExited) self->read_notify();
+      });
 }
 
 void Instance::probe_http() {

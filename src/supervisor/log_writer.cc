@@ -69,7 +69,8 @@ Status finish_rotation(const RotatedFile& r) {
   for (int i = r.keep - 1; i >= 1; --i) {
     std::string from = r.base + "." + std::to_string(i) + ".gz";
     std::string to = r.base + "." + std::to_string(i + 1) + ".gz";
-    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) return sys_error("rename", from, errno);
+    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
+      return sys_error("rename", from, errno);
   }
   std::string first = r.base + ".1.gz";
   if (::rename(fresh.c_str(), first.c_str()) != 0) return sys_error("rename", first, errno);
@@ -81,13 +82,15 @@ Status LogFile::rotate() {
   fd_.reset();
   size_ = 0;
   if (keep_ <= 0) {
-    if (::truncate(path_.c_str(), 0) != 0 && errno != ENOENT) return sys_error("truncate", path_, errno);
+    if (::truncate(path_.c_str(), 0) != 0 && errno != ENOENT)
+      return sys_error("truncate", path_, errno);
     return open_if_needed();
   }
   // A rename is all the writer does: compressing 50 MiB takes long enough that a fast app would
   // overflow the queue meanwhile, so the gzip runs elsewhere (on_rotated_).
-  RotatedFile job{path_ + ".rotating-" + std::to_string(::getpid()) + "-" + std::to_string(++rotations_),
-                  path_, keep_};
+  RotatedFile job{
+      path_ + ".rotating-" + std::to_string(::getpid()) + "-" + std::to_string(++rotations_), path_,
+      keep_};
   if (::rename(path_.c_str(), job.plain.c_str()) != 0) {
     // ENOENT: someone removed the live file (`rm out.log`); there is nothing to compress.
     if (errno != ENOENT) return sys_error("rename", path_, errno);
@@ -145,7 +148,8 @@ void LogWriter::run_compressor() {
 
 std::shared_ptr<LogStream> LogWriter::open_stream(std::string path, std::uint64_t max_size_bytes,
                                                   int keep) {
-  std::shared_ptr<LogStream> stream(new LogStream(this, LogFile(std::move(path), max_size_bytes, keep)));
+  std::shared_ptr<LogStream> stream(
+      new LogStream(this, LogFile(std::move(path), max_size_bytes, keep)));
   stream->file_.set_rotation_handler([this](RotatedFile job) {
     {
       std::lock_guard lock(mu_);
@@ -165,7 +169,8 @@ bool LogWriter::enqueue(const std::shared_ptr<LogStream>& stream, std::string_vi
     }
     queued_ += data.size();
     // Coalesce consecutive writes to the same file into one write() on the writer thread.
-    if (!queue_.empty() && queue_.back().stream == stream && queue_.back().data.size() < (1u << 20)) {
+    if (!queue_.empty() && queue_.back().stream == stream &&
+        queue_.back().data.size() < (1u << 20)) {
       queue_.back().data.append(data);
     } else {
       queue_.push_back(Chunk{stream, std::string(data)});
@@ -177,7 +182,8 @@ bool LogWriter::enqueue(const std::shared_ptr<LogStream>& stream, std::string_vi
 
 void LogWriter::flush() {
   std::unique_lock lock(mu_);
-  idle_cv_.wait(lock, [this] { return queue_.empty() && !busy_ && rotations_.empty() && !compressing_; });
+  idle_cv_.wait(lock,
+                [this] { return queue_.empty() && !busy_ && rotations_.empty() && !compressing_; });
 }
 
 void LogWriter::run() {

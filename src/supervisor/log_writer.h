@@ -41,7 +41,9 @@ class LogFile {
   // those past `keep` go) through the rotation handler, or right here without one.
   Status rotate();
   // Takes rotated files instead of compressing them inline (LogWriter's compressor thread).
-  void set_rotation_handler(std::function<void(RotatedFile)> handler) { on_rotated_ = std::move(handler); }
+  void set_rotation_handler(std::function<void(RotatedFile)> handler) {
+    on_rotated_ = std::move(handler);
+  }
   const std::string& path() const { return path_; }
 
  private:
@@ -107,10 +109,10 @@ class LogWriter {
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
   std::condition_variable compressor_cv_;
-  std::deque<Chunk> queue_;      // Guarded by mu_.
-  std::uint64_t queued_ = 0;     // Guarded by mu_.
-  bool busy_ = false;            // Guarded by mu_.
-  bool stopping_ = false;        // Guarded by mu_.
+  std::deque<Chunk> queue_;            // Guarded by mu_.
+  std::uint64_t queued_ = 0;           // Guarded by mu_.
+  bool busy_ = false;                  // Guarded by mu_.
+  bool stopping_ = false;              // Guarded by mu_.
   std::deque<RotatedFile> rotations_;  // Guarded by mu_.
   bool compressing_ = false;           // Guarded by mu_.
   bool compressor_stopping_ = false;   // Guarded by mu_.

@@ -25,7 +25,8 @@ void RestartTracker::reset() {
 
 RestartDecision RestartTracker::on_exit(bool success, Duration uptime, SteadyTime now) {
   using Kind = RestartDecision::Kind;
-  if (mode_ == config::RestartMode::kNever) return {Kind::kStayStopped, Duration(0), "restart = \"never\""};
+  if (mode_ == config::RestartMode::kNever)
+    return {Kind::kStayStopped, Duration(0), "restart = \"never\""};
   if (mode_ == config::RestartMode::kOnFailure && success) {
     return {Kind::kStayStopped, Duration(0), "exited successfully and restart = \"on-failure\""};
   }
@@ -33,8 +34,8 @@ RestartDecision RestartTracker::on_exit(bool success, Duration uptime, SteadyTim
   if (static_cast<int>(recent_.size()) >= max_restarts_) {
     return {Kind::kFail, Duration(0),
             "restarted " + std::to_string(recent_.size()) + " times within " +
-                format_duration(config::kRestartWindow) + " (max_restarts = " +
-                std::to_string(max_restarts_) + ")"};
+                format_duration(config::kRestartWindow) +
+                " (max_restarts = " + std::to_string(max_restarts_) + ")"};
   }
   ++total_restarts_;
   recent_.push_back(now);

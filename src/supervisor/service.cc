@@ -21,7 +21,6 @@ constexpr size_t kMaxExitRecords = 20;
 // Instances that are killed because they failed readiness get this long to go.
 constexpr Duration kNotReadyKillGrace = std::chrono::seconds(5);
 
-
 std::string state_name(int s) {
   static const char* names[] = {"stopped", "starting", "running", "backoff", "failed"};
   return names[s];
@@ -35,8 +34,10 @@ Service::Service(ServiceContext& ctx, config::ServiceConfig config)
   if (auto st = make_directories(dir, 0750); !st) {
     spdlog::error("service \"{}\": log directory: {}", config_.name, st.error().message);
   }
-  out_log_ = ctx_.logs.open_stream(dir + "/out.log", config_.logs.max_size_bytes, config_.logs.keep);
-  err_log_ = ctx_.logs.open_stream(dir + "/err.log", config_.logs.max_size_bytes, config_.logs.keep);
+  out_log_ =
+      ctx_.logs.open_stream(dir + "/out.log", config_.logs.max_size_bytes, config_.logs.keep);
+  err_log_ =
+      ctx_.logs.open_stream(dir + "/err.log", config_.logs.max_size_bytes, config_.logs.keep);
   slots_.resize(static_cast<size_t>(config_.instances));
   for (auto& s : slots_) s.tracker = RestartTracker(config_);
 }
@@ -107,7 +108,8 @@ Result<std::shared_ptr<Instance>> Service::spawn(int slot) {
   spec.generation = generation;
   spec.ready = config_.ready;
   spec.ready_timeout = config_.ready_timeout;
-  if (config_.ready.kind == config::ReadyKind::kIpc) env.ipc_fd = 3 + static_cast<int>(listeners_.size());
+  if (config_.ready.kind == config::ReadyKind::kIpc)
+    env.ipc_fd = 3 + static_cast<int>(listeners_.size());
   if (config_.ready.kind == config::ReadyKind::kNotify) {
     spec.notify_name = "groundctl/" + std::to_string(::getpid()) + "/" + config_.name + "/" +
                        std::to_string(slot) + "/" + std::to_string(generation);
@@ -146,7 +148,9 @@ void Service::cancel_pending_stop() {
   // A start (or reload) that overtakes a stop: the stop's callers learn it did not complete.
   auto waiters = std::move(stop_waiters_);
   stop_waiters_.clear();
-  for (auto& w : waiters) w(make_error(Errc::kConflict, "service \"" + config_.name + "\" was started again before it stopped"));
+  for (auto& w : waiters)
+    w(make_error(Errc::kConflict,
+                 "service \"" + config_.name + "\" was started again before it stopped"));
   if (want_running_) return;  // No stop in progress (an instance may be stopping for a reload).
   // Instances still draining from that stop keep going; their slots get fresh instances.
   for (auto& s : slots_) {
@@ -192,7 +196,8 @@ void Service::start_slot(int slot, Done done) {
   auto inst = spawn(slot);
   if (!inst) {
     record_exit(slot, 0, "spawn failed", inst.error().message, "");
-    spdlog::error("service \"{}\" instance {}: cannot start: {}", config_.name, slot, inst.error().message);
+    spdlog::error("service \"{}\" instance {}: cannot start: {}", config_.name, slot,
+                  inst.error().message);
     handle_failure(slot, "spawn failed", inst.error().message, Duration(0));
     return;
   }
@@ -216,10 +221,12 @@ void Service::on_ready(Instance& inst) {
     s.state = SlotState::kRunning;
     finish_start_waiters(s, ok());
     if (old) {
-      stop_reasons_[old.get()] = s.replace_why.empty() ? "replaced by a new instance" : "replaced: " + s.replace_why;
+      stop_reasons_[old.get()] =
+          s.replace_why.empty() ? "replaced by a new instance" : "replaced: " + s.replace_why;
       old->stop(config_.stop_signal, config_.stop_timeout);
     }
-    spdlog::info("service \"{}\" instance {}: replaced, now pid {}", config_.name, inst.slot(), inst.pid());
+    spdlog::info("service \"{}\" instance {}: replaced, now pid {}", config_.name, inst.slot(),
+                 inst.pid());
     if (auto cb = std::move(s.on_next)) {
       s.on_next = nullptr;
       cb(ok());
@@ -233,7 +240,8 @@ void Service::on_ready(Instance& inst) {
 
 void Service::on_not_ready(Instance& inst, const std::string& reason) {
   Slot& s = slots_[static_cast<size_t>(inst.slot())];
-  spdlog::warn("service \"{}\" instance {} pid {}: {}", config_.name, inst.slot(), inst.pid(), reason);
+  spdlog::warn("service \"{}\" instance {} pid {}: {}", config_.name, inst.slot(), inst.pid(),
+               reason);
   if (s.next.get() == &inst) {
     stop_reasons_[&inst] = reason + "; the old instance keeps serving";
     // Gracefully: a process that listens but never says ready has already taken connections
@@ -257,14 +265,16 @@ void Service::on_exit(Instance& inst, const ExitStatus& status) {
   auto keep_alive = inst.shared_from_this();
   live_.erase(keep_alive);
   int slot = inst.slot();
-  Duration uptime = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - inst.started());
+  Duration uptime =
+      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - inst.started());
   std::string reason;
   if (auto it = stop_reasons_.find(&inst); it != stop_reasons_.end()) {
     reason = it->second;
     stop_reasons_.erase(it);
   }
   if (slot >= static_cast<int>(slots_.size())) {
-    record_exit(slot, inst.pid(), status.to_string(), reason.empty() ? "instance removed" : reason, inst.stderr_tail());
+    record_exit(slot, inst.pid(), status.to_string(), reason.empty() ? "instance removed" : reason,
+                inst.stderr_tail());
     check_stopped();
     return;
   }
@@ -273,7 +283,8 @@ void Service::on_exit(Instance& inst, const ExitStatus& status) {
     // The replacement died before it was ready: the old instance is untouched.
     s.next.reset();
     std::string why = "new process " + status.to_string() + " before it was ready";
-    record_exit(slot, inst.pid(), status.to_string(), why + "; the old one keeps serving", inst.stderr_tail());
+    record_exit(slot, inst.pid(), status.to_string(), why + "; the old one keeps serving",
+                inst.stderr_tail());
     if (auto cb = std::move(s.on_next)) {
       s.on_next = nullptr;
       cb(make_error(Errc::kUnavailable, "instance " + std::to_string(slot) + ": " + why +
@@ -285,25 +296,30 @@ void Service::on_exit(Instance& inst, const ExitStatus& status) {
     if (failed && want_running_) {
       std::string why = s.not_ready_reason.empty() ? "exited on its own" : s.not_ready_reason;
       record_exit(slot, inst.pid(), status.to_string(), why, inst.stderr_tail());
-      spdlog::warn("service \"{}\" instance {} pid {}: {} ({})", config_.name, slot, inst.pid(), why,
-                   status.to_string());
-      handle_failure(slot, status.to_string(), why, s.not_ready_reason.empty() ? uptime : Duration(0));
+      spdlog::warn("service \"{}\" instance {} pid {}: {} ({})", config_.name, slot, inst.pid(),
+                   why, status.to_string());
+      handle_failure(slot, status.to_string(), why,
+                     s.not_ready_reason.empty() ? uptime : Duration(0));
     } else {
-      record_exit(slot, inst.pid(), status.to_string(), reason.empty() ? "stopped" : reason, inst.stderr_tail());
+      record_exit(slot, inst.pid(), status.to_string(), reason.empty() ? "stopped" : reason,
+                  inst.stderr_tail());
       if (s.state != SlotState::kFailed) s.state = SlotState::kStopped;
       finish_start_waiters(s, make_error(Errc::kCancelled, "stopped before it was ready"));
     }
   } else {
-    record_exit(slot, inst.pid(), status.to_string(), reason.empty() ? "stopped" : reason, inst.stderr_tail());
+    record_exit(slot, inst.pid(), status.to_string(), reason.empty() ? "stopped" : reason,
+                inst.stderr_tail());
   }
   check_stopped();
 }
 
-void Service::handle_failure(int slot, const std::string& status, const std::string& why, Duration uptime) {
+void Service::handle_failure(int slot, const std::string& status, const std::string& why,
+                             Duration uptime) {
   Slot& s = slots_[static_cast<size_t>(slot)];
-  finish_start_waiters(s, make_error(Errc::kUnavailable, "instance " + std::to_string(slot) + ": " + why +
-                                                             " (" + status + ")"));
-  RestartDecision d = s.tracker.on_exit(status == "exit code 0", uptime, std::chrono::steady_clock::now());
+  finish_start_waiters(s, make_error(Errc::kUnavailable, "instance " + std::to_string(slot) + ": " +
+                                                             why + " (" + status + ")"));
+  RestartDecision d =
+      s.tracker.on_exit(status == "exit code 0", uptime, std::chrono::steady_clock::now());
   if (!exits_.empty()) exits_.back().reason += "; " + d.reason;
   switch (d.kind) {
     case RestartDecision::Kind::kRestart: {
@@ -331,7 +347,8 @@ void Service::handle_failure(int slot, const std::string& status, const std::str
   }
 }
 
-void Service::record_exit(int slot, pid_t pid, std::string status, std::string reason, std::string tail) {
+void Service::record_exit(int slot, pid_t pid, std::string status, std::string reason,
+                          std::string tail) {
   exits_.push_back(ExitRecord{std::chrono::system_clock::now(), slot, pid, std::move(status),
                               std::move(reason), std::move(tail)});
   while (exits_.size() > kMaxExitRecords) exits_.pop_front();
@@ -341,7 +358,8 @@ void Service::stop(Done done) {
   want_running_ = false;
   for (auto& s : slots_) {
     if (s.backoff) s.backoff->cancel();
-    if (s.state == SlotState::kBackoff || s.state == SlotState::kFailed) s.state = SlotState::kStopped;
+    if (s.state == SlotState::kBackoff || s.state == SlotState::kFailed)
+      s.state = SlotState::kStopped;
     finish_start_waiters(s, make_error(Errc::kCancelled, "stopped before it was ready"));
   }
   if (done) stop_waiters_.push_back(std::move(done));
@@ -366,7 +384,8 @@ void Service::check_stopped() {
 
 void Service::reload(Done done) {
   if (reloading_) {
-    done(make_error(Errc::kConflict, "service \"" + config_.name + "\": a reload is already running"));
+    done(make_error(Errc::kConflict,
+                    "service \"" + config_.name + "\": a reload is already running"));
     return;
   }
   cancel_pending_stop();
@@ -413,7 +432,8 @@ void Service::replace_slot(int slot, std::string why, Done done) {
       s.next.reset();
       if (auto cb = std::move(s.on_next)) {
         s.on_next = nullptr;
-        cb(make_error(Errc::kCancelled, "instance " + std::to_string(slot) + ": replacement superseded"));
+        cb(make_error(Errc::kCancelled,
+                      "instance " + std::to_string(slot) + ": replacement superseded"));
       }
     }
     if (s.current) {
@@ -429,20 +449,23 @@ void Service::replace_slot(int slot, std::string why, Done done) {
     return;
   }
   if (s.next) {
-    done(make_error(Errc::kConflict, "instance " + std::to_string(slot) + " is already being replaced"));
+    done(make_error(Errc::kConflict,
+                    "instance " + std::to_string(slot) + " is already being replaced"));
     return;
   }
   auto inst = spawn(slot);
   if (!inst) {
-    record_exit(slot, 0, "spawn failed", inst.error().message + "; the old instance keeps serving", "");
-    done(inst.error().with_context("instance " + std::to_string(slot) + ": cannot start the new process; the old one keeps serving"));
+    record_exit(slot, 0, "spawn failed", inst.error().message + "; the old instance keeps serving",
+                "");
+    done(inst.error().with_context("instance " + std::to_string(slot) +
+                                   ": cannot start the new process; the old one keeps serving"));
     return;
   }
   s.next = *inst;
   s.on_next = std::move(done);
   s.replace_why = why;
-  spdlog::info("service \"{}\" instance {}: {}: started pid {} beside pid {}", config_.name, slot, why,
-               s.next->pid(), s.current->pid());
+  spdlog::info("service \"{}\" instance {}: {}: started pid {} beside pid {}", config_.name, slot,
+               why, s.next->pid(), s.current->pid());
 }
 
 void Service::update(config::ServiceConfig config, Done done) {
@@ -510,10 +533,13 @@ void Service::sample(std::chrono::steady_clock::time_point now) {
         s.current->phase() == Instance::Phase::kReady && !s.next && !reloading_) {
       std::string why = "memory " + format_size(stats->rss_bytes) + " above max_memory " +
                         format_size(*config_.max_memory_bytes);
-      spdlog::warn("service \"{}\" instance {} pid {}: {}: replacing it", config_.name, i, s.current->pid(), why);
+      spdlog::warn("service \"{}\" instance {} pid {}: {}: replacing it", config_.name, i,
+                   s.current->pid(), why);
       std::string name = config_.name;
       replace_slot(static_cast<int>(i), why, [name, i](Status st) {
-        if (!st) spdlog::error("service \"{}\" instance {}: memory replacement failed: {}", name, i, st.error().message);
+        if (!st)
+          spdlog::error("service \"{}\" instance {}: memory replacement failed: {}", name, i,
+                        st.error().message);
       });
     }
   }
@@ -532,7 +558,8 @@ std::vector<InstanceInfo> Service::instances() const {
     if (s.current && s.current->phase() != Instance::Phase::kExited) {
       info.pid = s.current->pid();
       if (s.current->phase() == Instance::Phase::kStopping) info.state = "stopping";
-      info.uptime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.current->started()).count();
+      info.uptime_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - s.current->started()).count();
       info.cpu_percent = s.cpu_percent;
       info.rss_bytes = s.rss_bytes;
       if (info.rss_bytes == 0) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "supervisor/supervisor.h"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 namespace gc::supervisor {
 
@@ -23,8 +23,12 @@ void for_all(const std::vector<std::shared_ptr<Service>>& items,
   }
 }
 
-Supervisor::Supervisor(boost::asio::io_context& io, const config::Config& config, Duration sample_every)
-    : io_(io), ctx_{io, logs_, config.server.log_dir}, sample_timer_(io), sample_every_(sample_every) {
+Supervisor::Supervisor(boost::asio::io_context& io, const config::Config& config,
+                       Duration sample_every)
+    : io_(io),
+      ctx_{io, logs_, config.server.log_dir},
+      sample_timer_(io),
+      sample_every_(sample_every) {
   for (const auto& sc : config.services) services_.push_back(std::make_shared<Service>(ctx_, sc));
   schedule_sample();
 }
@@ -54,17 +58,20 @@ std::shared_ptr<Service> Supervisor::find(std::string_view name) const {
 }
 
 void Supervisor::start_all(Done done) {
-  for_all(services_, [](Service& s, Done d) { s.start(std::move(d)); }, std::move(done));
+  for_all(
+      services_, [](Service& s, Done d) { s.start(std::move(d)); }, std::move(done));
 }
 
 void Supervisor::stop_all(Done done) {
-  for_all(services_, [](Service& s, Done d) { s.stop(std::move(d)); }, std::move(done));
+  for_all(
+      services_, [](Service& s, Done d) { s.stop(std::move(d)); }, std::move(done));
 }
 
 void Supervisor::apply(const config::Config& next, const config::ConfigDiff& diff, Done done) {
   std::vector<std::shared_ptr<Service>> removed, kept;
   for (const auto& s : services_) {
-    bool gone = std::find(diff.removed.begin(), diff.removed.end(), s->name()) != diff.removed.end();
+    bool gone =
+        std::find(diff.removed.begin(), diff.removed.end(), s->name()) != diff.removed.end();
     (gone ? removed : kept).push_back(s);
   }
   // Removed services stop first, so an address they free can be bound by a new one.
@@ -78,7 +85,8 @@ void Supervisor::apply(const config::Config& next, const config::ConfigDiff& dif
   std::vector<std::shared_ptr<Service>> ordered;
   std::vector<std::shared_ptr<Service>> to_start, to_update;
   for (const auto& sc : next.services) {
-    auto existing = std::find_if(kept.begin(), kept.end(), [&](const auto& s) { return s->name() == sc.name; });
+    auto existing =
+        std::find_if(kept.begin(), kept.end(), [&](const auto& s) { return s->name() == sc.name; });
     if (existing != kept.end()) {
       ordered.push_back(*existing);
       if (std::find(diff.changed.begin(), diff.changed.end(), sc.name) != diff.changed.end()) {
@@ -96,31 +104,36 @@ void Supervisor::apply(const config::Config& next, const config::ConfigDiff& dif
     finish(st);
     std::vector<std::shared_ptr<Service>> all = to_start;
     all.insert(all.end(), to_update.begin(), to_update.end());
-    for_all(all, [next, to_start](Service& s, Done d) {
-      const config::ServiceConfig* sc = next.find_service(s.name());
-      bool is_new = std::any_of(to_start.begin(), to_start.end(), [&](const auto& p) { return p.get() == &s; });
-      if (is_new) {
-        spdlog::info("config reload: starting new service \"{}\"", s.name());
-        s.start(std::move(d));
-      } else {
-        spdlog::info("config reload: reloading changed service \"{}\"", s.name());
-        s.update(*sc, std::move(d));
-      }
-    }, finish);
+    for_all(
+        all,
+        [next, to_start](Service& s, Done d) {
+          const config::ServiceConfig* sc = next.find_service(s.name());
+          bool is_new = std::any_of(to_start.begin(), to_start.end(),
+                                    [&](const auto& p) { return p.get() == &s; });
+          if (is_new) {
+            spdlog::info("config reload: starting new service \"{}\"", s.name());
+            s.start(std::move(d));
+          } else {
+            spdlog::info("config reload: reloading changed service \"{}\"", s.name());
+            s.update(*sc, std::move(d));
+          }
+        },
+        finish);
   };
   // Removed services stop first: a stopped service closes its sockets, so an address it frees
   // can be bound by a new one. The shared vector keeps them alive until their stop completes
   // and is emptied before the rest is applied.
   auto keep = std::make_shared<std::vector<std::shared_ptr<Service>>>(removed);
-  for_all(removed, [](Service& s, Done d) { s.stop(std::move(d)); },
-          [this, keep, apply_rest](Status st) {
-            // Posted: this runs inside a removed service's exit handler, which must not destroy
-            // its own service.
-            boost::asio::post(io_, [keep, apply_rest, st] {
-              keep->clear();
-              apply_rest(st);
-            });
-          });
+  for_all(
+      removed, [](Service& s, Done d) { s.stop(std::move(d)); },
+      [this, keep, apply_rest](Status st) {
+        // Posted: this runs inside a removed service's exit handler, which must not destroy
+        // its own service.
+        boost::asio::post(io_, [keep, apply_rest, st] {
+          keep->clear();
+          apply_rest(st);
+        });
+      });
 }
 
 }  // namespace gc::supervisor

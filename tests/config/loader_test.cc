@@ -377,14 +377,15 @@ TEST(ConfigLoader, ReportsBadReadyNamingTheChoices) {
   EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"https://a/\" }\n", 4, 18,
                           "ready.http: unsupported URL \"https://a/\": only http:// is supported"));
   // The probe uses no DNS and a bad port would probe nothing: both are config errors.
-  EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"http://app.internal/health\" }\n", 4, 18,
-                          "the host must be an IP address or localhost"));
-  EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"http://127.0.0.1:3000x/\" }\n", 4, 18,
-                          "port must be a number from 1 to 65535"));
+  EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"http://app.internal/health\" }\n",
+                          4, 18, "the host must be an IP address or localhost"));
+  EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { http = \"http://127.0.0.1:3000x/\" }\n", 4,
+                          18, "port must be a number from 1 to 65535"));
   // A health URL on the service's own shared socket would be answered by the old instance.
-  EXPECT_TRUE(HasOneError("[[service]]\nname = \"web\"\ncommand = [\"node\"]\nlisten = [\"0.0.0.0:3000\"]\n"
-                          "ready = { http = \"http://localhost:3000/health\" }\n",
-                          5, 9, "is the service's own listen address \"0.0.0.0:3000\""));
+  EXPECT_TRUE(
+      HasOneError("[[service]]\nname = \"web\"\ncommand = [\"node\"]\nlisten = [\"0.0.0.0:3000\"]\n"
+                  "ready = { http = \"http://localhost:3000/health\" }\n",
+                  5, 9, "is the service's own listen address \"0.0.0.0:3000\""));
   EXPECT_TRUE(HasOneError(std::string(kWeb) + "ready = { delay = \"soon\" }\n", 4, 19,
                           "ready.delay: invalid duration"));
 }
@@ -558,7 +559,8 @@ TEST(ConfigLoader, FindsTheControlSocketEvenInAnInvalidConfig) {
   EXPECT_EQ(control_socket_path_lenient(path), "/run/groundctl/control.sock");
   // A half-edited file that is not even TOML still leads to the daemon, so that `config reload`
   // can show its errors.
-  write_file(path, "[server]\nruntime_dir = \"/tmp/gc-run2\"\n[[service]]\nname = \"a\"\nname = \"b\"\n");
+  write_file(path,
+             "[server]\nruntime_dir = \"/tmp/gc-run2\"\n[[service]]\nname = \"a\"\nname = \"b\"\n");
   EXPECT_EQ(control_socket_path_lenient(path), "/tmp/gc-run2/control.sock");
   write_file(path, "[server]\n  runtime_dir='rel'\n[http]\nruntime_dir = \"/no\"\nbroken = [\n");
   EXPECT_EQ(control_socket_path_lenient(path), dir->path() + "/rel/control.sock");
@@ -612,7 +614,8 @@ namespace {
 
 TEST(ConfigLoader, NeverEchoesAnEnvValueInAnError) {
   LoadOutcome outcome = load_config_from_string(
-      "[[service]]\nname = \"web\"\ncommand = [\"node\"]\nenv = { TOKEN = 987654321 }\n", "/etc/g.toml");
+      "[[service]]\nname = \"web\"\ncommand = [\"node\"]\nenv = { TOKEN = 987654321 }\n",
+      "/etc/g.toml");
   ASSERT_EQ(outcome.diagnostics.size(), 1u);
   EXPECT_EQ(outcome.diagnostics[0].message.find("987654321"), std::string::npos)
       << outcome.diagnostics[0].message;

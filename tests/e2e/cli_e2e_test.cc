@@ -8,8 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <gtest/gtest.h>
+#include <cstring>
 
 #include "base/atomic_file.h"
 #include "base/unique_fd.h"
@@ -19,7 +19,8 @@ namespace gc::e2e {
 namespace {
 
 // Runs groundctl with `args`; returns (exit code, stdout, stderr).
-CliResult run(const TempDir& dir, std::vector<std::string> args, std::vector<std::string> env = {}) {
+CliResult run(const TempDir& dir, std::vector<std::string> args,
+              std::vector<std::string> env = {}) {
   std::vector<std::string> argv = {groundctl_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
   auto out = open_fd(dir.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -64,8 +65,9 @@ TEST(Cli, StartupPrintsANotifyUnitForThisConfig) {
   auto r = run(*dir, {"-c", "/etc/groundctl/custom.toml", "startup"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("Type=notify\n"), std::string::npos);
-  EXPECT_NE(r.out.find("ExecStart=" + groundctl_bin() + " daemon --config /etc/groundctl/custom.toml\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("ExecStart=" + groundctl_bin() + " daemon --config /etc/groundctl/custom.toml\n"),
+      std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("ExecReload=/bin/kill -HUP $MAINPID"), std::string::npos);
 }
@@ -73,10 +75,11 @@ TEST(Cli, StartupPrintsANotifyUnitForThisConfig) {
 TEST(Cli, ImportPm2EvaluatesAJsEcosystemIntoAConfigThatChecks) {
   auto dir = TempDir::create();
   ASSERT_TRUE(dir);
-  ASSERT_TRUE(write_file_atomic(dir->file("ecosystem.config.js"),
-                                "module.exports = { apps: [{ name: 'orbital-backend', script: 'src/server.js',\n"
-                                "  instances: 2, max_memory_restart: '400M', wait_ready: true, watch: true,\n"
-                                "  env: { NODE_ENV: 'production' } }] };\n"));
+  ASSERT_TRUE(write_file_atomic(
+      dir->file("ecosystem.config.js"),
+      "module.exports = { apps: [{ name: 'orbital-backend', script: 'src/server.js',\n"
+      "  instances: 2, max_memory_restart: '400M', wait_ready: true, watch: true,\n"
+      "  env: { NODE_ENV: 'production' } }] };\n"));
   auto r = run(*dir, {"import-pm2", dir->file("ecosystem.config.js")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("name = \"orbital-backend\""), std::string::npos) << r.out;
@@ -108,7 +111,8 @@ TEST(Daemon, ControlSocketIsPrivateAndSurvivesGarbage) {
   EXPECT_EQ(reply["error"]["code"], "invalid_argument");
   ASSERT_TRUE(write_all(fd.get(), "{\"cmd\":\"explode\"}\n"));
   reply = json::parse(read_line(fd.get()), nullptr, false);
-  EXPECT_NE(reply["error"]["message"].get<std::string>().find("unknown command"), std::string::npos);
+  EXPECT_NE(reply["error"]["message"].get<std::string>().find("unknown command"),
+            std::string::npos);
   ASSERT_TRUE(write_all(fd.get(), "{\"cmd\":\"describe\",\"name\":42}\n"));
   reply = json::parse(read_line(fd.get()), nullptr, false);
   EXPECT_EQ(reply["ok"], false);
@@ -147,8 +151,10 @@ TEST(Daemon, TellsSystemdReadyAndStopping) {
   ASSERT_EQ(::bind(notify.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
   timeval tv{20, 0};
   ::setsockopt(notify.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ASSERT_TRUE(write_file_atomic(dir->file("g.toml"), "[server]\nruntime_dir = \"run\"\nlog_dir = \"log\"\n"
-                                "[[service]]\nname = \"s\"\ncommand = [\"sleep\", \"600\"]\nready = { delay = \"100ms\" }\n"));
+  ASSERT_TRUE(write_file_atomic(dir->file("g.toml"),
+                                "[server]\nruntime_dir = \"run\"\nlog_dir = \"log\"\n"
+                                "[[service]]\nname = \"s\"\ncommand = [\"sleep\", \"600\"]\nready "
+                                "= { delay = \"100ms\" }\n"));
   SpawnOptions o;
   o.argv = {groundctl_bin(), "daemon", "-c", dir->file("g.toml")};
   o.env = {"NOTIFY_SOCKET=" + path, "PATH=/usr/bin:/bin"};
@@ -169,7 +175,8 @@ TEST(Daemon, TellsSystemdReadyAndStopping) {
 TEST(Daemon, BadConfigAtStartupExitsTwoWithEveryError) {
   auto dir = TempDir::create();
   ASSERT_TRUE(dir);
-  ASSERT_TRUE(write_file_atomic(dir->file("g.toml"), "[server]\nruntime_dir = \"run\"\nbogus = 1\n"
+  ASSERT_TRUE(write_file_atomic(dir->file("g.toml"),
+                                "[server]\nruntime_dir = \"run\"\nbogus = 1\n"
                                 "[[service]]\nname = \"s\"\ncommand = []\n"));
   auto r = run(*dir, {"daemon", "-c", dir->file("g.toml")});
   EXPECT_EQ(r.exit_code, 2);

@@ -9,9 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <cerrno>
 #include <cstdlib>
-#include <gtest/gtest.h>
 
 #include "base/atomic_file.h"
 #include "base/unique_fd.h"
@@ -72,7 +72,8 @@ CliResult run_capture(const std::vector<std::string>& argv, const std::string& d
 
 }  // namespace
 
-std::unique_ptr<Daemon> Daemon::start(const std::string& services_toml, const std::string& server_extra) {
+std::unique_ptr<Daemon> Daemon::start(const std::string& services_toml,
+                                      const std::string& server_extra) {
   auto dir = TempDir::create("gc-e2e-");
   EXPECT_TRUE(dir);
   // The daemon's children may run as another user (user = "nobody" tests): let them in.
@@ -97,13 +98,15 @@ std::unique_ptr<Daemon> Daemon::start(const std::string& services_toml, const st
 
 Daemon::~Daemon() {
   if (daemon_ && !daemon_->reaped()) (void)daemon_->terminate(SIGTERM, std::chrono::seconds(20));
-  if (::testing::Test::HasFailure()) std::fprintf(stderr, "--- daemon log ---\n%s\n", daemon_log().c_str());
+  if (::testing::Test::HasFailure())
+    std::fprintf(stderr, "--- daemon log ---\n%s\n", daemon_log().c_str());
 }
 
 std::string Daemon::daemon_log() const { return read_file(dir_.file("daemon.log")).value_or(""); }
 
 void Daemon::write_config(const std::string& services_toml) const {
-  ASSERT_TRUE(write_file_atomic(config_path(), server_section(dir_.path(), server_extra_) + services_toml));
+  ASSERT_TRUE(
+      write_file_atomic(config_path(), server_section(dir_.path(), server_extra_) + services_toml));
 }
 
 CliResult Daemon::cli(std::vector<std::string> args) const {
@@ -114,7 +117,9 @@ CliResult Daemon::cli(std::vector<std::string> args) const {
 
 json Daemon::ps() const { return cli({"ps", "--json"}).parsed(); }
 
-json Daemon::describe(const std::string& service) const { return cli({"describe", service, "--json"}).parsed(); }
+json Daemon::describe(const std::string& service) const {
+  return cli({"describe", service, "--json"}).parsed();
+}
 
 std::string Daemon::address(const std::string& service) const {
   json d = describe(service);
@@ -154,7 +159,8 @@ Result<UniqueFd> connect_to(const std::string& host_port) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port));
   ::inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return sys_error("connect", host_port, errno);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+    return sys_error("connect", host_port, errno);
   return fd;
 }
 
@@ -219,10 +225,18 @@ void count(LoadCounts& c, const HttpReply& r) {
         c.non_2xx++;
       }
       break;
-    case Outcome::kRefused: c.refused++; break;
-    case Outcome::kReset: c.reset++; break;
-    case Outcome::kTimeout: c.timeout++; break;
-    case Outcome::kOther: c.other++; break;
+    case Outcome::kRefused:
+      c.refused++;
+      break;
+    case Outcome::kReset:
+      c.reset++;
+      break;
+    case Outcome::kTimeout:
+      c.timeout++;
+      break;
+    case Outcome::kOther:
+      c.other++;
+      break;
   }
 }
 
@@ -232,16 +246,23 @@ bool can_connect(const std::string& host_port) { return connect_to(host_port).ha
 
 HttpReply http_get(const std::string& host_port, const std::string& target) {
   auto fd = connect_to(host_port);
-  if (!fd) return HttpReply{fd.error().code == Errc::kUnavailable ? Outcome::kRefused : Outcome::kOther, 0, ""};
-  std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + host_port + "\r\nConnection: close\r\n\r\n";
-  if (::send(fd->get(), req.data(), req.size(), MSG_NOSIGNAL) < 0) return HttpReply{outcome_for(errno), 0, ""};
+  if (!fd)
+    return HttpReply{fd.error().code == Errc::kUnavailable ? Outcome::kRefused : Outcome::kOther, 0,
+                     ""};
+  std::string req =
+      "GET " + target + " HTTP/1.1\r\nHost: " + host_port + "\r\nConnection: close\r\n\r\n";
+  if (::send(fd->get(), req.data(), req.size(), MSG_NOSIGNAL) < 0)
+    return HttpReply{outcome_for(errno), 0, ""};
   bool close = false;
   return read_response(fd->get(), close);
 }
 
 Load::Load(std::string host_port, int threads, bool keep_alive)
-    : host_port_(std::move(host_port)), keep_alive_(keep_alive), counts_(static_cast<size_t>(threads)) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { run(counts_[static_cast<size_t>(i)]); });
+    : host_port_(std::move(host_port)),
+      keep_alive_(keep_alive),
+      counts_(static_cast<size_t>(threads)) {
+  for (int i = 0; i < threads; ++i)
+    threads_.emplace_back([this, i] { run(counts_[static_cast<size_t>(i)]); });
 }
 
 Load::~Load() { stop(); }
@@ -274,7 +295,9 @@ void Load::run(LoadCounts& counts) {
     if (!conn) {
       auto fd = connect_to(host_port_);
       if (!fd) {
-        count(counts, HttpReply{fd.error().code == Errc::kUnavailable ? Outcome::kRefused : Outcome::kOther, 0, ""});
+        count(counts,
+              HttpReply{fd.error().code == Errc::kUnavailable ? Outcome::kRefused : Outcome::kOther,
+                        0, ""});
         continue;
       }
       conn = std::move(*fd);

@@ -25,7 +25,8 @@ std::string fixture_dir();
 std::string groundctl_bin();
 
 // Polls `pred` every 20 ms until it is true or `within` passes.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds within = std::chrono::seconds(15));
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds within = std::chrono::seconds(15));
 
 struct CliResult {
   int exit_code = -1;
@@ -39,7 +40,8 @@ class Daemon {
   // Writes `services_toml` below a [server] section pointing into a fresh TempDir, starts
   // `groundctl daemon` and waits for its control socket. Fails the test on error.
   // `server_extra` adds lines to the [server] section.
-  static std::unique_ptr<Daemon> start(const std::string& services_toml, const std::string& server_extra = "");
+  static std::unique_ptr<Daemon> start(const std::string& services_toml,
+                                       const std::string& server_extra = "");
   ~Daemon();  // SIGTERM, wait; SIGKILL if it hangs.
 
   CliResult cli(std::vector<std::string> args) const;
@@ -56,7 +58,8 @@ class Daemon {
   std::string daemon_log() const;
 
  private:
-  Daemon(TempDir dir, std::string server_extra) : dir_(std::move(dir)), server_extra_(std::move(server_extra)) {}
+  Daemon(TempDir dir, std::string server_extra)
+      : dir_(std::move(dir)), server_extra_(std::move(server_extra)) {}
   TempDir dir_;
   std::string server_extra_;
   std::optional<ChildProcess> daemon_;

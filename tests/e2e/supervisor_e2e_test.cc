@@ -4,18 +4,18 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <gtest/gtest.h>
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -29,18 +29,21 @@ namespace {
 // A [[service]] running the fixture app; each line of `extra` ("key = value") adds a key or
 // replaces a default one.
 std::string web(const std::string& name, int instances, const std::string& extra = "") {
-  std::vector<std::pair<std::string, std::string>> keys = {
-      {"command", "[\"node\", \"server.js\"]"}, {"cwd", "\"" + fixture_dir() + "\""},
-      {"instances", std::to_string(instances)},    {"listen", "[\"127.0.0.1:0\"]"},
-      {"ready", "\"ipc\""},                        {"ready_timeout", "\"10s\""},
-      {"stop_timeout", "\"10s\""}};
+  std::vector<std::pair<std::string, std::string>> keys = {{"command", "[\"node\", \"server.js\"]"},
+                                                           {"cwd", "\"" + fixture_dir() + "\""},
+                                                           {"instances", std::to_string(instances)},
+                                                           {"listen", "[\"127.0.0.1:0\"]"},
+                                                           {"ready", "\"ipc\""},
+                                                           {"ready_timeout", "\"10s\""},
+                                                           {"stop_timeout", "\"10s\""}};
   std::istringstream lines(extra);
   std::string line;
   while (std::getline(lines, line)) {
     auto eq = line.find(" = ");
     if (eq == std::string::npos) continue;
     std::string key = line.substr(0, eq), value = line.substr(eq + 3);
-    auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& kv) { return kv.first == key; });
+    auto it =
+        std::find_if(keys.begin(), keys.end(), [&](const auto& kv) { return kv.first == key; });
     if (it != keys.end()) {
       it->second = value;
     } else {
@@ -54,8 +57,10 @@ std::string web(const std::string& name, int instances, const std::string& extra
 
 int free_port();
 
-std::string sh_service(const std::string& name, const std::string& script, const std::string& extra = "") {
-  return "[[service]]\nname = \"" + name + "\"\ncommand = [\"/bin/sh\", \"-c\", \"" + script + "\"]\n" + extra + "\n";
+std::string sh_service(const std::string& name, const std::string& script,
+                       const std::string& extra = "") {
+  return "[[service]]\nname = \"" + name + "\"\ncommand = [\"/bin/sh\", \"-c\", \"" + script +
+         "\"]\n" + extra + "\n";
 }
 
 TEST(Supervisor, PsAndStatusJsonDescribeRunningInstances) {
@@ -86,7 +91,8 @@ TEST(Supervisor, PsAndStatusJsonDescribeRunningInstances) {
 
 TEST(Supervisor, KilledInstanceIsReplacedAndNoConnectionIsRefused) {
   // One instance: while it is dead, connections wait in the daemon-owned socket's backlog.
-  auto d = Daemon::start(web("web", 1, "backoff = { initial = \"10s\", max = \"10s\" }\nmin_uptime = \"100ms\""));
+  auto d = Daemon::start(
+      web("web", 1, "backoff = { initial = \"10s\", max = \"10s\" }\nmin_uptime = \"100ms\""));
   std::string addr = d->address("web");
   ASSERT_FALSE(addr.empty());
   int old_pid = d->pids("web").at(0);
@@ -104,17 +110,21 @@ TEST(Supervisor, KilledInstanceIsReplacedAndNoConnectionIsRefused) {
   LoadCounts c = load.stop();
   EXPECT_EQ(c.refused, 0);
   // Only requests the dying process had already accepted can fail.
-  EXPECT_LE(c.failed(), 4) << "reset " << c.reset << " other " << c.other << " timeout " << c.timeout;
+  EXPECT_LE(c.failed(), 4) << "reset " << c.reset << " other " << c.other << " timeout "
+                           << c.timeout;
   json desc = d->describe("web");
   EXPECT_EQ(desc["instances"][0]["restarts"], 1);
-  EXPECT_NE(desc["recent_exits"].back()["status"].get<std::string>().find("SIGKILL"), std::string::npos);
-  EXPECT_NE(desc["recent_exits"].back()["reason"].get<std::string>().find("restarting now"), std::string::npos)
+  EXPECT_NE(desc["recent_exits"].back()["status"].get<std::string>().find("SIGKILL"),
+            std::string::npos);
+  EXPECT_NE(desc["recent_exits"].back()["reason"].get<std::string>().find("restarting now"),
+            std::string::npos)
       << desc["recent_exits"].dump();
 }
 
 TEST(Supervisor, CrashLoopBacksOffThenFails) {
   auto d = Daemon::start(sh_service("crasher", "echo boom-$$ >&2; exit 7",
-                                    "ready = { delay = \"1s\" }\nmax_restarts = 3\nbackoff = { initial = \"20ms\", max = \"80ms\" }"));
+                                    "ready = { delay = \"1s\" }\nmax_restarts = 3\nbackoff = { "
+                                    "initial = \"20ms\", max = \"80ms\" }"));
   ASSERT_TRUE(eventually([&] { return d->describe("crasher").value("state", "") == "failed"; }));
   json desc = d->describe("crasher");
   EXPECT_EQ(desc["instances"][0]["restarts"], 3);
@@ -148,7 +158,8 @@ TEST(Supervisor, ReloadUnderLoadFailsNoRequest) {
   LoadCounts a = fresh.stop();
   LoadCounts b = kept.stop();
   EXPECT_EQ(a.failed(), 0) << "new-connection load: refused " << a.refused << " reset " << a.reset;
-  EXPECT_EQ(b.failed(), 0) << "keep-alive load: refused " << b.refused << " reset " << b.reset << " other " << b.other;
+  EXPECT_EQ(b.failed(), 0) << "keep-alive load: refused " << b.refused << " reset " << b.reset
+                           << " other " << b.other;
   auto now = d->pids("web");
   EXPECT_NE(now, first);
   for (int pid : first) EXPECT_TRUE(eventually([&] { return !process_exists(pid); }));
@@ -184,16 +195,19 @@ TEST(Supervisor, MemoryAboveMaxIsReplacedWithoutDowntime) {
   int old_pid = d->pids("web").at(0);
   Load load(addr, 1, false);
   EXPECT_EQ(http_get(addr, "/leak?mb=160").status, 200);
-  ASSERT_TRUE(eventually([&] {
-    auto p = d->pids("web");
-    return !p.empty() && p[0] != old_pid && p[0] > 0;
-  }, std::chrono::seconds(30)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = d->pids("web");
+        return !p.empty() && p[0] != old_pid && p[0] > 0;
+      },
+      std::chrono::seconds(30)));
   ASSERT_TRUE(eventually([&] { return !process_exists(old_pid); }));
   LoadCounts c = load.stop();
   EXPECT_EQ(c.failed(), 0);
   json exits = d->describe("web")["recent_exits"];
   ASSERT_FALSE(exits.empty());
-  EXPECT_NE(exits.back()["reason"].get<std::string>().find("above max_memory 150.0MiB"), std::string::npos)
+  EXPECT_NE(exits.back()["reason"].get<std::string>().find("above max_memory 150.0MiB"),
+            std::string::npos)
       << exits.dump();
 }
 
@@ -304,7 +318,8 @@ TEST(Supervisor, ConfigReloadAddsRemovesChangesAndRefusesInvalid) {
   EXPECT_NE(bad.err.find("running config stays"), std::string::npos) << bad.err;
   EXPECT_EQ(std::make_pair(d->pids("b"), d->pids("c")), before);
   // Not even TOML: the CLI still finds the daemon, which shows the syntax error.
-  ASSERT_TRUE(write_file_atomic(d->config_path(), *read_file(d->config_path()) + "name = \"dup\"\n"));
+  ASSERT_TRUE(
+      write_file_atomic(d->config_path(), *read_file(d->config_path()) + "name = \"dup\"\n"));
   auto broken = d->cli({"config", "reload"});
   EXPECT_EQ(broken.exit_code, 2);
   EXPECT_NE(broken.err.find("running config stays"), std::string::npos) << broken.err;
@@ -322,12 +337,14 @@ TEST(Supervisor, SighupReloadsTheConfig) {
 
 TEST(Supervisor, SigtermStopsEverythingAndLeavesNoProcess) {
   // The forker leaves a grandchild in its process group: it must not outlive the daemon either.
-  auto d = Daemon::start(web("web", 2) + sh_service("forker", "sleep 600 & echo grandchild $!; exec sleep 600",
-                                                    "ready = { delay = \"0\" }"));
+  auto d = Daemon::start(web("web", 2) +
+                         sh_service("forker", "sleep 600 & echo grandchild $!; exec sleep 600",
+                                    "ready = { delay = \"0\" }"));
   std::vector<int> pids = d->pids("web");
   pids.push_back(d->pids("forker").at(0));
   std::string out_log = d->dir() + "/log/forker/out.log";
-  ASSERT_TRUE(eventually([&] { return read_file(out_log).value_or("").find("grandchild ") != std::string::npos; }));
+  ASSERT_TRUE(eventually(
+      [&] { return read_file(out_log).value_or("").find("grandchild ") != std::string::npos; }));
   int grandchild = std::stoi(read_file(out_log)->substr(11));
   ASSERT_TRUE(process_exists(grandchild));
   pids.push_back(grandchild);
@@ -338,7 +355,8 @@ TEST(Supervisor, SigtermStopsEverythingAndLeavesNoProcess) {
 }
 
 TEST(Supervisor, StopTimeoutEndsInSigkill) {
-  auto d = Daemon::start(web("stubborn", 1, "env = { FIXTURE_IGNORE_SIGTERM = \"1\" }\nstop_timeout = \"300ms\""));
+  auto d = Daemon::start(
+      web("stubborn", 1, "env = { FIXTURE_IGNORE_SIGTERM = \"1\" }\nstop_timeout = \"300ms\""));
   // Stop only once it is ready: before that, its SIGTERM handler may not be installed yet.
   ASSERT_TRUE(eventually([&] { return d->describe("stubborn").value("state", "") == "running"; }));
   int pid = d->pids("stubborn").at(0);
@@ -352,7 +370,8 @@ TEST(Supervisor, StopTimeoutEndsInSigkill) {
 }
 
 TEST(Supervisor, ReadyNotifyAndHttp) {
-  std::string notify = "[[service]]\nname = \"notifier\"\ncommand = [\"python3\", \"" + fixture_dir() +
+  std::string notify = "[[service]]\nname = \"notifier\"\ncommand = [\"python3\", \"" +
+                       fixture_dir() +
                        "/notify-ready.py\"]\nready = \"notify\"\nready_timeout = \"10s\"\n";
   auto d = Daemon::start(notify + web("web", 1));
   auto r = d->cli({"restart", "notifier"});
@@ -360,9 +379,12 @@ TEST(Supervisor, ReadyNotifyAndHttp) {
   EXPECT_EQ(d->describe("notifier")["state"], "running");
   // ready = { http } on a health port of the app's own (not a shared listen socket).
   int port = free_port();
-  d->write_config(notify + web("web", 1) + "[[service]]\nname = \"static\"\ncommand = [\"python3\", \"-m\", "
-                  "\"http.server\", \"" + std::to_string(port) + "\", \"--bind\", \"127.0.0.1\"]\ncwd = \"" +
-                  fixture_dir() + "\"\nready = { http = \"http://127.0.0.1:" + std::to_string(port) + "/\" }\n");
+  d->write_config(notify + web("web", 1) +
+                  "[[service]]\nname = \"static\"\ncommand = [\"python3\", \"-m\", "
+                  "\"http.server\", \"" +
+                  std::to_string(port) + "\", \"--bind\", \"127.0.0.1\"]\ncwd = \"" +
+                  fixture_dir() +
+                  "\"\nready = { http = \"http://127.0.0.1:" + std::to_string(port) + "/\" }\n");
   auto rr = d->cli({"config", "reload"});
   EXPECT_EQ(rr.exit_code, 0) << rr.err;
   EXPECT_EQ(d->describe("static")["state"], "running");
@@ -370,10 +392,12 @@ TEST(Supervisor, ReadyNotifyAndHttp) {
 
 TEST(Supervisor, RunsAsTheConfiguredUserWithACleanEnvironment) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  auto d = Daemon::start(sh_service("who", "id -un; env; exec sleep 600",
-                                    "user = \"nobody\"\nready = { delay = \"0\" }\nenv = { A = \"1\" }"));
+  auto d = Daemon::start(
+      sh_service("who", "id -un; env; exec sleep 600",
+                 "user = \"nobody\"\nready = { delay = \"0\" }\nenv = { A = \"1\" }"));
   std::string log = d->dir() + "/log/who/out.log";
-  ASSERT_TRUE(eventually([&] { return read_file(log).value_or("").find("GROUNDCTL_INSTANCE") != std::string::npos; }));
+  ASSERT_TRUE(eventually(
+      [&] { return read_file(log).value_or("").find("GROUNDCTL_INSTANCE") != std::string::npos; }));
   std::string text = *read_file(log);
   EXPECT_EQ(text.rfind("nobody\n", 0), 0u) << text;
   EXPECT_NE(text.find("A=1\n"), std::string::npos);
@@ -385,7 +409,8 @@ TEST(Supervisor, RunsAsTheConfiguredUserWithACleanEnvironment) {
 TEST(Cli, ReportsAnUnreachableDaemonWithExitCode3) {
   auto dir = TempDir::create();
   ASSERT_TRUE(dir);
-  ASSERT_TRUE(write_file_atomic(dir->file("g.toml"), "[server]\nruntime_dir = \"" + dir->path() + "\"\n"));
+  ASSERT_TRUE(
+      write_file_atomic(dir->file("g.toml"), "[server]\nruntime_dir = \"" + dir->path() + "\"\n"));
   SpawnOptions o;
   o.argv = {groundctl_bin(), "-c", dir->file("g.toml"), "ps"};
   auto err = open_fd(dir->file("err"), O_WRONLY | O_CREAT, 0600);
@@ -400,7 +425,9 @@ TEST(Cli, CheckListsEveryErrorWithFileLineColumn) {
   auto dir = TempDir::create();
   ASSERT_TRUE(dir);
   std::string cfg = dir->file("bad.toml");
-  ASSERT_TRUE(write_file_atomic(cfg, "[[service]]\nname = \"x\"\ncommand = [\"true\"]\nready_timeout = \"3x\"\ninstaces = 2\n"));
+  ASSERT_TRUE(write_file_atomic(
+      cfg,
+      "[[service]]\nname = \"x\"\ncommand = [\"true\"]\nready_timeout = \"3x\"\ninstaces = 2\n"));
   SpawnOptions o;
   o.argv = {groundctl_bin(), "-c", cfg, "check"};
   auto err = open_fd(dir->file("err"), O_WRONLY | O_CREAT, 0600);
@@ -468,7 +495,8 @@ TEST(ConfigReload, ShrinkingInstancesStopsTheExtraOnesAndKeepsRestartCounts) {
     return p.at(0) != killed && p.at(0) > 0 && d->describe("web").value("state", "") == "running";
   }));
   int extra = d->pids("web").at(1);
-  d->write_config(web("web", 1, "backoff = { initial = \"10ms\", max = \"1s\" }\nenv = { V = \"2\" }"));
+  d->write_config(
+      web("web", 1, "backoff = { initial = \"10ms\", max = \"1s\" }\nenv = { V = \"2\" }"));
   auto r = d->cli({"config", "reload"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json ps = d->ps();
@@ -480,7 +508,8 @@ TEST(ConfigReload, ShrinkingInstancesStopsTheExtraOnesAndKeepsRestartCounts) {
 // Runs a groundctl command in the background; its result is read with finish().
 class Background {
  public:
-  Background(const Daemon& d, std::vector<std::string> args) : out_(d.dir() + "/bg-" + args[0] + ".out") {
+  Background(const Daemon& d, std::vector<std::string> args)
+      : out_(d.dir() + "/bg-" + args[0] + ".out") {
     std::vector<std::string> argv = {groundctl_bin(), "-c", d.config_path()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto fd = open_fd(out_, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -504,7 +533,8 @@ class Background {
 TEST(Lifecycle, StartDuringAStopStartsAgainAndTheStopReturns) {
   auto d = Daemon::start(sh_service("s", "trap '' TERM; echo up; while :; do sleep 0.05; done",
                                     "ready = { delay = \"0\" }\nstop_timeout = \"2s\""));
-  ASSERT_TRUE(eventually([&] { return read_file(d->dir() + "/log/s/out.log").value_or("") == "up\n"; }));
+  ASSERT_TRUE(
+      eventually([&] { return read_file(d->dir() + "/log/s/out.log").value_or("") == "up\n"; }));
   Background stop(*d, {"stop", "s"});
   ASSERT_TRUE(eventually([&] { return d->ps()[0].value("state", "") == "stopping"; }));
   auto start = d->cli({"start", "s"});
@@ -518,9 +548,11 @@ TEST(Lifecycle, StartDuringAStopStartsAgainAndTheStopReturns) {
 TEST(Lifecycle, AShuttingDownDaemonRefusesStartsAndStillExits) {
   auto d = Daemon::start(sh_service("s", "trap '' TERM; echo up; while :; do sleep 0.05; done",
                                     "ready = { delay = \"0\" }\nstop_timeout = \"1s\""));
-  ASSERT_TRUE(eventually([&] { return read_file(d->dir() + "/log/s/out.log").value_or("") == "up\n"; }));
+  ASSERT_TRUE(
+      eventually([&] { return read_file(d->dir() + "/log/s/out.log").value_or("") == "up\n"; }));
   ASSERT_EQ(::kill(d->pid(), SIGTERM), 0);
-  ASSERT_TRUE(eventually([&] { return d->daemon_log().find("stopping every service") != std::string::npos; }));
+  ASSERT_TRUE(eventually(
+      [&] { return d->daemon_log().find("stopping every service") != std::string::npos; }));
   auto start = d->cli({"start", "s"});
   if (start.exit_code != 3) {  // 3: it already exited, which is fine too.
     EXPECT_EQ(start.exit_code, 1);

@@ -380,7 +380,8 @@ TEST(LogWriter, RotatedFilesAreCompressedInOrderOffTheWriterThread) {
     }
     writer.flush();
   }
-  std::string all = read_gzip(path + ".3.gz") + read_gzip(path + ".2.gz") + read_gzip(path + ".1.gz") + read_plain(path);
+  std::string all = read_gzip(path + ".3.gz") + read_gzip(path + ".2.gz") +
+                    read_gzip(path + ".1.gz") + read_plain(path);
   // Older lines went with the archives past keep; what is left is the newest, whole and in order.
   ASSERT_FALSE(all.empty());
   EXPECT_EQ(all.front(), 'l');
