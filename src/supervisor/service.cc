@@ -20,6 +20,8 @@ namespace {
 constexpr size_t kMaxExitRecords = 20;
 // Instances that are killed because they failed readiness get this long to go.
 constexpr Duration kNotReadyKillGrace = std::chrono::seconds(5);
+// After a failed memory replacement, the next attempt waits this long.
+constexpr Duration kMemoryRetry = std::chrono::seconds(60);
 
 std::string state_name(int s) {
   static const char* names[] = {"stopped", "starting", "running", "backoff", "failed"};
@@ -530,16 +532,22 @@ void Service::sample(std::chrono::steady_clock::time_point now) {
     s.last_sample = now;
     s.rss_bytes = stats->rss_bytes;
     if (config_.max_memory_bytes && stats->rss_bytes > *config_.max_memory_bytes &&
-        s.current->phase() == Instance::Phase::kReady && !s.next && !reloading_) {
+        s.current->phase() == Instance::Phase::kReady && !s.next && !reloading_ &&
+        now >= s.memory_retry_after) {
       std::string why = "memory " + format_size(stats->rss_bytes) + " above max_memory " +
                         format_size(*config_.max_memory_bytes);
       spdlog::warn("service \"{}\" instance {} pid {}: {}: replacing it", config_.name, i,
                    s.current->pid(), why);
       std::string name = config_.name;
-      replace_slot(static_cast<int>(i), why, [name, i](Status st) {
-        if (!st)
-          spdlog::error("service \"{}\" instance {}: memory replacement failed: {}", name, i,
-                        st.error().message);
+      std::weak_ptr<Service> weak = weak_from_this();
+      replace_slot(static_cast<int>(i), why, [weak, name, i](Status st) {
+        if (st) return;
+        spdlog::error("service \"{}\" instance {}: memory replacement failed: {}", name, i,
+                      st.error().message);
+        // The old instance keeps serving; try again later rather than every sample.
+        if (auto self = weak.lock(); self && i < self->slots_.size()) {
+          self->slots_[i].memory_retry_after = std::chrono::steady_clock::now() + kMemoryRetry;
+        }
       });
     }
   }

@@ -101,7 +101,8 @@ class Service : public std::enable_shared_from_this<Service> {
     std::vector<Done> start_waiters;
     std::string not_ready_reason;
     ProcStats last_stats;
-    pid_t sampled_pid = 0;  // Whose stats last_stats holds.
+    pid_t sampled_pid = 0;                                     // Whose stats last_stats holds.
+    std::chrono::steady_clock::time_point memory_retry_after;  // After a failed replacement.
     std::chrono::steady_clock::time_point last_sample;
     double cpu_percent = 0;
     std::uint64_t rss_bytes = 0;

@@ -602,5 +602,35 @@ TEST(Daemon, AHalfClosedClientStillGetsTheWholeReply) {
   EXPECT_GE(parsed["result"]["stdout"].size(), 3000u);
 }
 
+TEST(Lifecycle, AFailedMemoryReplacementKeepsTheOldInstanceAndIsNotRetriedEverySample) {
+  auto d = Daemon::start("");
+  std::string env_file = d->dir() + "/app.env";
+  ASSERT_TRUE(write_file_atomic(env_file, "A=1\n"));
+  d->write_config(web("web", 1, "env_file = \"" + env_file + "\"\nmax_memory = \"150MiB\""));
+  ASSERT_EQ(d->cli({"config", "reload"}).exit_code, 0);
+  std::string addr = d->address("web");
+  int pid = d->pids("web").at(0);
+  // Replacements will crash on start; then push the old instance over the limit.
+  ASSERT_TRUE(write_file_atomic(env_file, "FIXTURE_CRASH_ON_START=1\n"));
+  EXPECT_EQ(http_get(addr, "/leak?mb=160").status, 200);
+  auto failed_replacements = [&] {
+    int n = 0;
+    json desc = d->describe("web");
+    for (const auto& e : desc["recent_exits"]) {
+      n += e.value("reason", "").find("keeps serving") != std::string::npos;
+    }
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return failed_replacements() >= 1; }, std::chrono::seconds(20)));
+  // Samples run every 2 s: several more would have come and gone by now.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(7);
+  while (std::chrono::steady_clock::now() < until) {
+    EXPECT_EQ(http_get(addr, "/health").status, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(failed_replacements(), 1);
+  EXPECT_EQ(d->pids("web").at(0), pid);
+}
+
 }  // namespace
 }  // namespace gc::e2e
