@@ -24,9 +24,13 @@
 #include <boost/asio/io_context.hpp>
 
 #include "base/unique_fd.h"
+#include "support/os_probe.h"
 
 namespace gc::supervisor {
 namespace {
+
+using gc::testing::have_ipv6_loopback;
+using gc::testing::open_fd_count;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -197,26 +201,6 @@ UniqueFd bind_loopback_listener(bool listen = true) {
 int closed_port() {
   UniqueFd fd = bind_loopback_listener(/*listen=*/false);
   return fd ? local_port(fd.get()) : -1;
-}
-
-bool have_ipv6_loopback() {
-  UniqueFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return false;
-  sockaddr_in6 sa{};
-  sa.sin6_family = AF_INET6;
-  sa.sin6_addr = in6addr_loopback;
-  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-}
-
-// Open fds of this process; the directory stream's own fd is counted every time.
-int open_fd_count() {
-  std::error_code ec;
-  int n = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return n;
 }
 
 TEST(ParseHttpUrl, HostPortAndPath) {

@@ -15,9 +15,13 @@
 
 #include "base/unique_fd.h"
 #include "config/listen_address.h"
+#include "support/os_probe.h"
 
 namespace gc::supervisor {
 namespace {
+
+using gc::testing::have_ipv6_loopback;
+using gc::testing::open_fd_count;
 
 config::ListenAddress parse(const std::string& text) {
   auto address = config::parse_listen_address(text);
@@ -61,15 +65,6 @@ Status connect_to(int family, const std::string& host, int port) {
     return sys_error("connect", host + ":" + std::to_string(port), errno);
   }
   return ok();
-}
-
-bool have_ipv6_loopback() {
-  UniqueFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return false;
-  sockaddr_in6 sa{};
-  sa.sin6_family = AF_INET6;
-  sa.sin6_addr = in6addr_loopback;
-  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
 }
 
 TEST(BindListener, PortZeroGetsARealPort) {

@@ -19,9 +19,13 @@
 #include "base/atomic_file.h"
 #include "base/temp_dir.h"
 #include "base/unique_fd.h"
+#include "support/os_probe.h"
 
 namespace gc::supervisor {
 namespace {
+
+using gc::testing::have_ipv6_loopback;
+using gc::testing::open_fd_count;
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -52,17 +56,6 @@ std::string read_gzip(const std::string& path) {
   EXPECT_EQ(errnum, Z_OK) << path << ": " << msg;
   EXPECT_EQ(::gzclose(in), Z_OK) << path;
   return out;
-}
-
-// Open fds of this process; the directory stream's own fd is counted every time.
-int open_fd_count() {
-  std::error_code ec;
-  int n = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return n;
 }
 
 std::string numbered_line(int i) {
