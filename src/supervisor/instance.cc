@@ -7,10 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/buffer.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -70,10 +67,6 @@ Instance::Instance(asio::io_context& io, InstanceSpec spec, InstanceEvents event
       probe_timer_(io),
       kill_timer_(io) {}
 
-Instance::~Instance() {
-  // The child (if still alive) is killed with its group and reaped by ChildProcess.
-}
-
 Result<std::shared_ptr<Instance>> Instance::start(asio::io_context& io, InstanceSpec spec,
                                                   InstanceEvents events) {
   std::shared_ptr<Instance> self(new Instance(io, std::move(spec), std::move(events)));
@@ -107,7 +100,6 @@ Status Instance::begin() {
   child_ = std::make_unique<ChildProcess>(std::move(child));
   pid_ = child_->pid();
   started_ = std::chrono::steady_clock::now();
-  started_wall_ = std::chrono::system_clock::now();
   // The child holds its own copies now; closing ours makes EOF mean "the child's side closed".
   out.write.reset();
   err.write.reset();

@@ -33,7 +33,6 @@ struct InstanceEvents {
 
 struct InstanceSpec {
   int slot = 0;
-  int generation = 0;
   SpawnOptions spawn;  // argv, env, cwd, credentials, listen fds as extra_fds.
   config::ReadySpec ready;
   Duration ready_timeout{30000};
@@ -48,7 +47,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // errors for the readiness channel.
   static Result<std::shared_ptr<Instance>> start(boost::asio::io_context& io, InstanceSpec spec,
                                                  InstanceEvents events);
-  ~Instance();
+  ~Instance() = default;  // A live child is killed with its group and reaped by ChildProcess.
 
   // Sends `signo` to the process group; SIGKILL after `timeout`. on_exit fires when it is gone.
   void stop(int signo, Duration timeout);
@@ -57,10 +56,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   Phase phase() const { return phase_; }
   int slot() const { return spec_.slot; }
-  int generation() const { return spec_.generation; }
   pid_t pid() const { return pid_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
-  std::chrono::system_clock::time_point started_wall() const { return started_wall_; }
   const std::string& stderr_tail() const { return stderr_tail_; }
 
  private:
@@ -85,7 +82,6 @@ class Instance : public std::enable_shared_from_this<Instance> {
   bool stop_requested_ = false;
   pid_t pid_ = -1;
   std::chrono::steady_clock::time_point started_;
-  std::chrono::system_clock::time_point started_wall_;
   std::unique_ptr<ChildProcess> child_;
   boost::asio::posix::stream_descriptor pidfd_watch_;
   boost::asio::posix::stream_descriptor out_[2];

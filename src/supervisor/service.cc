@@ -107,7 +107,6 @@ Result<std::shared_ptr<Instance>> Service::spawn(int slot) {
   int generation = next_generation();
   InstanceSpec spec;
   spec.slot = slot;
-  spec.generation = generation;
   spec.ready = config_.ready;
   spec.ready_timeout = config_.ready_timeout;
   if (config_.ready.kind == config::ReadyKind::kIpc)

@@ -34,7 +34,6 @@ class Supervisor {
 
   std::shared_ptr<Service> find(std::string_view name) const;
   const std::vector<std::shared_ptr<Service>>& services() const { return services_; }
-  LogWriter& log_writer() { return logs_; }
 
  private:
   void schedule_sample();

@@ -19,26 +19,12 @@ namespace gc::e2e {
 namespace {
 
 // Runs groundctl with `args`; returns (exit code, stdout, stderr).
+// Runs groundctl with `args`.
 CliResult run(const TempDir& dir, std::vector<std::string> args,
               std::vector<std::string> env = {}) {
   std::vector<std::string> argv = {groundctl_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto out = open_fd(dir.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  auto err = open_fd(dir.file("err"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  SpawnOptions o;
-  o.argv = argv;
-  o.env = env;
-  o.env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
-  o.stdout_fd = out->get();
-  o.stderr_fd = err->get();
-  CliResult r;
-  auto child = ChildProcess::spawn(o);
-  if (!child) return r;
-  auto st = child->wait();
-  r.exit_code = st->signaled ? 128 + st->signal : st->code;
-  r.out = read_file(dir.file("out")).value_or("");
-  r.err = read_file(dir.file("err")).value_or("");
-  return r;
+  return run_capture(argv, dir.path(), std::move(env));
 }
 
 UniqueFd connect_unix(const std::string& path) {

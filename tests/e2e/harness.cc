@@ -48,8 +48,10 @@ std::string server_section(const std::string& dir, const std::string& extra) {
          "/log\"\nruntime_dir = \"" + dir + "/run\"\n" + extra + "\n\n";
 }
 
-// Runs `argv` to completion with stdout/stderr in files (no pipe deadlocks), returns both.
-CliResult run_capture(const std::vector<std::string>& argv, const std::string& dir) {
+}  // namespace
+
+CliResult run_capture(const std::vector<std::string>& argv, const std::string& dir,
+                      std::vector<std::string> env) {
   CliResult r;
   std::string out_path = dir + "/cli.out", err_path = dir + "/cli.err";
   auto out = open_fd(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -57,7 +59,8 @@ CliResult run_capture(const std::vector<std::string>& argv, const std::string& d
   if (!out || !err) return r;
   SpawnOptions o;
   o.argv = argv;
-  o.env = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+  o.env = std::move(env);
+  o.env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
   o.stdout_fd = out->get();
   o.stderr_fd = err->get();
   o.new_session = false;
@@ -69,8 +72,6 @@ CliResult run_capture(const std::vector<std::string>& argv, const std::string& d
   r.err = read_file(err_path).value_or("");
   return r;
 }
-
-}  // namespace
 
 std::unique_ptr<Daemon> Daemon::start(const std::string& services_toml,
                                       const std::string& server_extra) {

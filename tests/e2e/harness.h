@@ -35,6 +35,11 @@ struct CliResult {
   json parsed() const;  // stdout as JSON (null if it does not parse).
 };
 
+// Runs `argv` to completion with stdout/stderr in files under `dir` (no pipe deadlocks). The
+// environment is `env` plus a standard PATH.
+CliResult run_capture(const std::vector<std::string>& argv, const std::string& dir,
+                      std::vector<std::string> env = {});
+
 class Daemon {
  public:
   // Writes `services_toml` below a [server] section pointing into a fresh TempDir, starts

@@ -413,14 +413,9 @@ TEST(Cli, ReportsAnUnreachableDaemonWithExitCode3) {
   ASSERT_TRUE(dir);
   ASSERT_TRUE(
       write_file_atomic(dir->file("g.toml"), "[server]\nruntime_dir = \"" + dir->path() + "\"\n"));
-  SpawnOptions o;
-  o.argv = {groundctl_bin(), "-c", dir->file("g.toml"), "ps"};
-  auto err = open_fd(dir->file("err"), O_WRONLY | O_CREAT, 0600);
-  o.stderr_fd = err->get();
-  auto child = ChildProcess::spawn(o);
-  ASSERT_TRUE(child);
-  EXPECT_EQ(child->wait()->code, 3);
-  EXPECT_NE(read_file(dir->file("err"))->find("daemon not reachable"), std::string::npos);
+  auto r = run_capture({groundctl_bin(), "-c", dir->file("g.toml"), "ps"}, dir->path());
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("daemon not reachable"), std::string::npos) << r.err;
 }
 
 TEST(Cli, CheckListsEveryErrorWithFileLineColumn) {
@@ -430,14 +425,9 @@ TEST(Cli, CheckListsEveryErrorWithFileLineColumn) {
   ASSERT_TRUE(write_file_atomic(
       cfg,
       "[[service]]\nname = \"x\"\ncommand = [\"true\"]\nready_timeout = \"3x\"\ninstaces = 2\n"));
-  SpawnOptions o;
-  o.argv = {groundctl_bin(), "-c", cfg, "check"};
-  auto err = open_fd(dir->file("err"), O_WRONLY | O_CREAT, 0600);
-  o.stderr_fd = err->get();
-  auto child = ChildProcess::spawn(o);
-  ASSERT_TRUE(child);
-  EXPECT_EQ(child->wait()->code, 2);
-  std::string text = *read_file(dir->file("err"));
+  auto r = run_capture({groundctl_bin(), "-c", cfg, "check"}, dir->path());
+  EXPECT_EQ(r.exit_code, 2);
+  const std::string& text = r.err;
   EXPECT_NE(text.find(cfg + ":4:"), std::string::npos) << text;
   EXPECT_NE(text.find(cfg + ":5:1:"), std::string::npos) << text;
 }
