@@ -13,3 +13,19 @@ find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS headers)
 if(GC_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
+
+# spdlog, fmt and toml++ are used header-only (same Debian packages, no shared library): Debian's
+# shared builds each pull in libstdc++.so, which alone was 1.6 MiB of the daemon's RSS. With them
+# header-only the binary can link libstdc++ statically (src/CMakeLists.txt): 7.0 -> 5.3 MiB
+# (bench/memory, issue 2's goal is <= 6 MB).
+get_target_property(GC_SPDLOG_INCLUDES spdlog::spdlog_header_only INTERFACE_INCLUDE_DIRECTORIES)
+get_target_property(GC_FMT_INCLUDES fmt::fmt-header-only INTERFACE_INCLUDE_DIRECTORIES)
+add_library(gc_spdlog INTERFACE)
+target_compile_definitions(gc_spdlog INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY=1)
+target_include_directories(gc_spdlog SYSTEM INTERFACE ${GC_SPDLOG_INCLUDES} ${GC_FMT_INCLUDES})
+target_link_libraries(gc_spdlog INTERFACE Threads::Threads)
+
+get_target_property(GC_TOML_INCLUDES tomlplusplus::tomlplusplus INTERFACE_INCLUDE_DIRECTORIES)
+add_library(gc_toml INTERFACE)
+target_compile_definitions(gc_toml INTERFACE TOML_HEADER_ONLY=1)
+target_include_directories(gc_toml SYSTEM INTERFACE ${GC_TOML_INCLUDES})
