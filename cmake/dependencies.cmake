@@ -29,3 +29,13 @@ get_target_property(GC_TOML_INCLUDES tomlplusplus::tomlplusplus INTERFACE_INCLUD
 add_library(gc_toml INTERFACE)
 target_compile_definitions(gc_toml INTERFACE TOML_HEADER_ONLY=1)
 target_include_directories(gc_toml SYSTEM INTERFACE ${GC_TOML_INCLUDES})
+
+# Backups (issue 3): crypto, compression, archives, the state store, PostgreSQL and S3.
+find_package(PkgConfig REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/units.h"
+#include "config/schedule.h"
 
 namespace gc::config {
 
@@ -91,11 +92,63 @@ struct HttpConfig {
   bool operator==(const HttpConfig&) const = default;
 };
 
+// [postgres]: the local PostgreSQL server whose databases are backed up.
+struct PostgresConfig {
+  std::string host = "/var/run/postgresql";  // A socket directory (absolute) or a host name.
+  int port = 5432;
+  std::string user = "postgres";       // The role pg_dump connects as.
+  std::vector<std::string> databases;  // Non-empty, plain identifiers, no duplicates.
+  std::string password_file;           // Empty: peer auth. Not read at load (may be root-only).
+  bool operator==(const PostgresConfig&) const = default;
+};
+
+// How many backup sets to keep: the newest of each of the last `daily` days, `weekly` ISO
+// weeks and `monthly` months that have sets. Each >= 0, at least one > 0.
+struct RetentionConfig {
+  int daily = 7;
+  int weekly = 4;
+  int monthly = 6;
+  bool operator==(const RetentionConfig&) const = default;
+};
+
+enum class VerifyMode {
+  kStream,  // Each artifact's plaintext is read through (pg_restore for a dump) as it is written.
+  kOff,
+};
+
+// [backup.s3]: the offsite copy, written after the local repository.
+struct S3Config {
+  std::string endpoint;  // "https://host[:port]" (or http:// for a local test server).
+  std::string region;
+  std::string bucket;            // S3 bucket naming rules (3..63 of a-z 0-9 . -).
+  std::string prefix;            // Prepended verbatim to every object key; never starts with '/'.
+  std::string credentials_file;  // Access key and secret. Not read at load (may be root-only).
+  bool operator==(const S3Config&) const = default;
+};
+
+// [backup]: what is backed up, when, how long it is kept, and where it goes.
+struct BackupConfig {
+  std::string repo;  // Local repository directory; always written first. Required.
+  // age X25519 recipients ("age1..."), at least one, no duplicates. Only public keys: the
+  // server needs no private key to back up.
+  std::vector<std::string> recipients;
+  Schedule schedule = daily_schedule(3, 15);
+  std::vector<std::string> paths;  // Directories archived as tar (media); may be empty.
+  RetentionConfig retention;
+  VerifyMode verify = VerifyMode::kStream;
+  std::optional<S3Config> s3;
+  bool operator==(const BackupConfig&) const = default;
+};
+
 struct Config {
   std::string path;  // The file it was loaded from.
   ServerConfig server;
   HttpConfig http;
   std::vector<ServiceConfig> services;
+  std::optional<PostgresConfig> postgres;  // Set when the file has [postgres].
+  // Set when the file has [backup]. Then its databases are postgres->databases (if [postgres]
+  // is there) and it has at least one database or one path.
+  std::optional<BackupConfig> backup;
 
   const ServiceConfig* find_service(std::string_view name) const {
     for (const auto& s : services) {

@@ -7,13 +7,15 @@
 namespace gc::config {
 
 bool ConfigDiff::empty() const {
-  return added.empty() && removed.empty() && changed.empty() && !server_changed && !http_changed;
+  return added.empty() && removed.empty() && changed.empty() && !server_changed && !http_changed &&
+         !backup_changed;
 }
 
 ConfigDiff diff_configs(const Config& before, const Config& after) {
   ConfigDiff diff;
   diff.server_changed = before.server != after.server;
   diff.http_changed = before.http != after.http;
+  diff.backup_changed = before.postgres != after.postgres || before.backup != after.backup;
   std::set<std::string_view> seen;
   for (const ServiceConfig& service : after.services) {
     if (!seen.insert(service.name).second) continue;

@@ -18,14 +18,17 @@ struct ConfigDiff {
   std::vector<std::string> unchanged;  // In both, equal; in `after`'s order.
   bool server_changed = false;         // [server] differs (the daemon may need a restart).
   bool http_changed = false;           // [http] differs (the HTTP listener must be rebound).
+  // [postgres] or [backup] differs (added, removed or edited): the backup job must be
+  // rescheduled with the new config. Services are unaffected.
+  bool backup_changed = false;
 
-  // True if nothing was added, removed or changed and neither section changed.
+  // True if nothing was added, removed or changed and no section changed.
   bool empty() const;
 };
 
-// Compares services by name (ServiceConfig::operator== decides "changed") and the [server] and
-// [http] sections by value. Config::path is ignored. Service names are unique in a validated
-// config; with duplicates the first of each name counts.
+// Compares services by name (ServiceConfig::operator== decides "changed") and the [server],
+// [http], [postgres] and [backup] sections by value. Config::path is ignored. Service names are
+// unique in a validated config; with duplicates the first of each name counts.
 ConfigDiff diff_configs(const Config& before, const Config& after);
 
 }  // namespace gc::config

@@ -36,12 +36,14 @@ struct LoadOutcome {
 // (NSS); thread-safe.
 //
 // Rules worth knowing:
-// - Relative paths in the file (state_dir, log_dir, runtime_dir, token_file, cwd, env_file)
-//   resolve against the directory of `path`; Config holds only absolute paths.
+// - Relative paths in the file (state_dir, log_dir, runtime_dir, token_file, cwd, env_file,
+//   postgres.password_file, backup.repo, backup.paths, backup.s3.credentials_file) resolve
+//   against the directory of `path`; Config holds only absolute paths. Only the file at `path`
+//   is read: password and credential files are not (they may be readable by root alone).
 // - Config::path is `path` made absolute (against the process's working directory).
 // - Unknown keys and unknown tables are errors, except the sections reserved for later
-//   issues ([postgres], [backup], [monitor], [[alert]], [[notify]], [nginx], [tls],
-//   [firewall], [ssh], [deploy]), which are accepted and not interpreted.
+//   issues ([monitor], [[alert]], [[notify]], [nginx], [tls], [firewall], [ssh], [deploy]),
+//   which are accepted and not interpreted.
 LoadOutcome load_config(const std::string& path);
 
 // As load_config, for TOML `text` said to come from `path` (used in diagnostics and as the base

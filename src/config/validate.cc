@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // config/validate.cc: the top level, [server] and [http], and the checks across services.
+// [postgres] and [backup] are in backup_rules.cc.
 #include "config/detail/validate.h"
 
 #include <grp.h>
@@ -18,10 +19,9 @@ namespace gc::config::detail {
 namespace {
 
 constexpr std::string_view kTopLevelKeys[] = {
-    "server", "http", "service",
+    "server", "http", "service", "postgres", "backup",
     // Reserved for later issues: accepted, not interpreted.
-    "postgres", "backup", "monitor", "alert", "notify", "nginx", "tls", "firewall", "ssh",
-    "deploy"};
+    "monitor", "alert", "notify", "nginx", "tls", "firewall", "ssh", "deploy"};
 constexpr std::string_view kServerKeys[] = {"name", "state_dir", "log_dir", "runtime_dir",
                                             "admin_group"};
 constexpr std::string_view kHttpKeys[] = {"listen", "token_file"};
@@ -203,6 +203,7 @@ Config build_config(Checker& checker, const Node& root) {
   config.services = read_services(checker, root, sites);
   check_duplicate_names(checker, config.services, sites);
   check_listen_conflicts(checker, config.services, sites, http);
+  read_backup_sections(checker, root, config);
   return config;
 }
 

@@ -132,7 +132,15 @@ bool TableReader::read_string(std::string_view key, std::string& out) {
 bool TableReader::read_path(std::string_view key, std::string& out) {
   std::string text;
   if (!read_string(key, text)) return false;
-  const Node& v = *get(key);
+  return path_value(*get(key), key, out);
+}
+
+bool TableReader::path_value(const Node& v, std::string_view key, std::string& out) {
+  if (v.kind != Node::Kind::kString) {
+    type_error(v, key, "string");
+    return false;
+  }
+  const std::string& text = v.string;
   if (text.empty()) {
     error(v.pos, key, "must not be empty (omit the key to use the default)");
     return false;

@@ -54,6 +54,8 @@ class TableReader {
   // A string that must not be empty and is made absolute: a relative path resolves against the
   // config file's directory and the result is lexically normalised.
   bool read_path(std::string_view key, std::string& out);
+  // As read_path, for a string `value` found elsewhere (an array item), reported as `key`.
+  bool path_value(const Node& value, std::string_view key, std::string& out);
   // An integer in [min, max].
   bool read_int(std::string_view key, int& out, int min, int max);
   // A duration string; with `positive` it must be > 0.

@@ -28,6 +28,10 @@ Config build_config(Checker& checker, const Node& root);
 // Reads one [[service]] table (`index` is 1-based, used in messages when it has no usable name).
 ServiceConfig read_service(Checker& checker, const Node& table, int index, ServiceSite& site);
 
+// Reads [postgres] and [backup] into `config` and checks them against each other
+// (config/backup_rules.cc). Reads no file: password and credential files may be root-only.
+void read_backup_sections(Checker& checker, const Node& root, Config& config);
+
 // Whether `name` is an existing user (getpwnam_r). Sets `error` when the lookup itself failed.
 bool user_exists(const std::string& name, std::string& error);
 // Whether `name` is an existing group (getgrnam_r). Sets `error` when the lookup itself failed.
