@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/backup_commands.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "daemon/daemon.h"
@@ -56,6 +57,34 @@ int run(int argc, char** argv) {
   auto* import =
       app.add_subcommand("import-pm2", "convert a PM2 ecosystem file into [[service]] TOML");
   import->add_option("file", file, "ecosystem.config.js or .json")->required();
+  auto* backup = app.add_subcommand("backup", "encrypted PostgreSQL and media backups");
+  backup->require_subcommand(1);
+  auto* backup_run = backup->add_subcommand("run", "take a backup now");
+  auto* backup_list = backup->add_subcommand("list", "backup sets, verified or not");
+  auto* backup_keygen =
+      backup->add_subcommand("keygen", "create an age identity; prints its recipient");
+  backup_keygen->add_option("-o,--output", file, "identity file to write (0600)")->required();
+  bool verify_all = false;
+  auto* backup_verify = backup->add_subcommand(
+      "verify",
+      "check a set's checksums; with --identity, also restore it into a scratch database");
+  backup_verify->add_option("id", name, "set id (default: the newest)");
+  backup_verify->add_flag("--all", verify_all, "every set");
+  backup_verify->add_option("--identity", file, "age identity file: run a full restore drill");
+  bool dry_run = false;
+  auto* backup_prune =
+      backup->add_subcommand("prune", "delete sets the retention policy no longer keeps");
+  backup_prune->add_flag("--dry-run", dry_run, "only show what would be deleted");
+  RestoreArgs restore_args;
+  auto* backup_restore = backup->add_subcommand("restore", "restore a set's databases and media");
+  backup_restore->add_option("id", restore_args.id, "set id")->required();
+  backup_restore->add_option("--identity", restore_args.identity_file, "age identity file")
+      ->required();
+  backup_restore->add_option("--db", restore_args.db, "only this database");
+  backup_restore->add_option("--to", restore_args.to, "restore --db into this new database");
+  backup_restore->add_option("--media-to", restore_args.media_to, "extract the media archive here");
+  backup_restore->add_flag("--force", restore_args.force,
+                           "replace an existing database / extract into a non-empty directory");
 
   try {
     app.parse(argc, argv);
@@ -75,6 +104,12 @@ int run(int argc, char** argv) {
   if (config_reload->parsed()) return cmd_config_reload(g);
   if (startup->parsed()) return cmd_startup(g, install);
   if (import->parsed()) return cmd_import_pm2(g, file);
+  if (backup_run->parsed()) return cmd_backup_run(g);
+  if (backup_list->parsed()) return cmd_backup_list(g);
+  if (backup_keygen->parsed()) return cmd_backup_keygen(g, file);
+  if (backup_verify->parsed()) return cmd_backup_verify(g, name, verify_all, file);
+  if (backup_restore->parsed()) return cmd_backup_restore(g, restore_args);
+  if (backup_prune->parsed()) return cmd_backup_prune(g, dry_run);
   return kExitUsage;
 }
 

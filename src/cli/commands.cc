@@ -104,6 +104,13 @@ int cmd_status(const Globals& g) {
            std::to_string(s.value("restarts", 0)), listen.empty() ? "-" : listen});
     }
     std::fputs(render_table(rows).c_str(), stdout);
+    if (r.contains("backup") && r["backup"].value("enabled", false)) {
+      const json& b = r["backup"];
+      std::string last = b.value("last_exit", "");
+      std::printf("\nbackups: next %s%s%s%s\n", b.value("next_run", "").c_str(),
+                  b.value("running_pid", 0) ? "; running now" : "",
+                  last.empty() ? "" : "; last scheduled run: ", last.c_str());
+    }
   });
 }
 

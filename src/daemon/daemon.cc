@@ -18,6 +18,7 @@
 #include "base/unique_fd.h"
 #include "config/diff.h"
 #include "config/loader.h"
+#include "daemon/backup_scheduler.h"
 #include "daemon/handlers.h"
 
 namespace gc::daemon {
@@ -47,7 +48,8 @@ json diff_json(const config::ConfigDiff& d) {
           {"changed", d.changed},
           {"unchanged", d.unchanged},
           {"server_changed", d.server_changed},
-          {"http_changed", d.http_changed}};
+          {"http_changed", d.http_changed},
+          {"backup_changed", d.backup_changed}};
 }
 
 }  // namespace
@@ -77,6 +79,12 @@ int run(const std::string& config_path) {
   boost::asio::io_context io;
   supervisor::Supervisor sup(io, state.config, std::chrono::seconds(2));
   state.supervisor = &sup;
+  char exe[4096] = {};
+  ssize_t exe_len = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  BackupScheduler backups(
+      io, exe_len > 0 ? std::string(exe, static_cast<size_t>(exe_len)) : "groundctl",
+      state.config.path, state.config.server.log_dir);
+  state.backup_status = [&backups] { return backups.status_json(); };
   std::string socket_path = state.config.server.runtime_dir + "/control.sock";
   bool reloading = false;
   state.reload_config = [&](std::function<void(json)> reply) {
@@ -104,6 +112,7 @@ int run(const std::string& config_path) {
       spdlog::warn("config reload: [server] changed; restart the daemon to apply it");
     state.config = *next.config;
     reloading = true;
+    if (diff.backup_changed) backups.configure(state.config);
     sup.apply(state.config, diff, [&reloading, reply, diff](Status st) {
       reloading = false;
       json r = st ? ok_response(diff_json(diff)) : error_response(st.error());
@@ -137,6 +146,7 @@ int run(const std::string& config_path) {
         stopping = true;
         spdlog::info("{}: stopping every service", signo == SIGTERM ? "SIGTERM" : "SIGINT");
         notify_systemd("STOPPING=1");
+        backups.stop();
         sup.stop_all([&](Status) {
           spdlog::info("all services stopped; exiting");
           io.stop();
@@ -146,6 +156,7 @@ int run(const std::string& config_path) {
     });
   };
   wait_signal();
+  backups.configure(state.config);
   sup.start_all([&](Status st) {
     if (!st) spdlog::warn("not every service started: {}", st.error().message);
     notify_systemd("READY=1");

@@ -198,11 +198,13 @@ void handle_request(DaemonState& state, const json& request,
                           {"restarts", restarts},
                           {"listen", s->bound_addresses()}});
     }
-    session->send(ok_response({{"server", state.config.server.name},
-                               {"pid", ::getpid()},
-                               {"config", state.config.path},
-                               {"started_ms", unix_ms(state.started)},
-                               {"services", services}}));
+    json reply = {{"server", state.config.server.name},
+                  {"pid", ::getpid()},
+                  {"config", state.config.path},
+                  {"started_ms", unix_ms(state.started)},
+                  {"services", services}};
+    if (state.backup_status) reply["backup"] = state.backup_status();
+    session->send(ok_response(reply));
   } else if (cmd == "ps") {
     session->send(ok_response(instances_json(*state.supervisor)));
   } else if (cmd == "describe") {

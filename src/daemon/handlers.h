@@ -18,6 +18,8 @@ struct DaemonState {
   config::Config config;
   std::chrono::system_clock::time_point started;
   bool stopping = false;  // SIGTERM received: no more starts, reloads or config changes.
+  // Scheduled backups: next run, a run in progress, the last outcome (status_json()).
+  std::function<nlohmann::json()> backup_status;
   // Re-reads the config file and applies it; replies with the diff or the diagnostics.
   std::function<void(std::function<void(nlohmann::json)>)> reload_config;
 };
