@@ -8,22 +8,106 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
+#include "base/dynamic_library.h"
 #include "base/unique_fd.h"
 
 namespace gc::backup {
 namespace {
 
+// libarchive, loaded on first use: see base/dynamic_library.h for why it is not linked.
+struct LibArchive {
+  DynamicLibrary lib;
+  decltype(&::archive_write_new) write_new = nullptr;
+  decltype(&::archive_write_set_format_pax_restricted) write_set_format_pax_restricted = nullptr;
+  decltype(&::archive_write_set_bytes_per_block) write_set_bytes_per_block = nullptr;
+  decltype(&::archive_write_set_bytes_in_last_block) write_set_bytes_in_last_block = nullptr;
+  decltype(&::archive_write_open2) write_open2 = nullptr;
+  decltype(&::archive_error_string) error_string = nullptr;
+  decltype(&::archive_write_data) write_data = nullptr;
+  decltype(&::archive_write_header) write_header = nullptr;
+  decltype(&::archive_write_close) write_close = nullptr;
+  decltype(&::archive_write_free) write_free = nullptr;
+  decltype(&::archive_read_disk_new) read_disk_new = nullptr;
+  decltype(&::archive_read_disk_set_symlink_physical) read_disk_set_symlink_physical = nullptr;
+  decltype(&::archive_read_disk_set_standard_lookup) read_disk_set_standard_lookup = nullptr;
+  decltype(&::archive_read_disk_open) read_disk_open = nullptr;
+  decltype(&::archive_read_next_header2) read_next_header2 = nullptr;
+  decltype(&::archive_read_disk_descend) read_disk_descend = nullptr;
+  decltype(&::archive_read_free) read_free = nullptr;
+  decltype(&::archive_entry_new) entry_new = nullptr;
+  decltype(&::archive_entry_free) entry_free = nullptr;
+  decltype(&::archive_entry_filetype) entry_filetype = nullptr;
+  decltype(&::archive_entry_sourcepath) entry_sourcepath = nullptr;
+  decltype(&::archive_entry_pathname) entry_pathname = nullptr;
+  decltype(&::archive_entry_set_pathname) entry_set_pathname = nullptr;
+  decltype(&::archive_entry_size) entry_size = nullptr;
+};
+
+Result<const LibArchive*> load_libarchive() {
+  static std::once_flag once;
+  static std::optional<LibArchive> api;
+  static Error failure;
+  std::call_once(once, [] {
+    auto lib = DynamicLibrary::open("libarchive.so.13", "libarchive13");
+    if (!lib) {
+      failure = lib.error();
+      return;
+    }
+    LibArchive a{std::move(*lib)};
+    Status st;
+    if (st) st = a.lib.bind("archive_write_new", a.write_new);
+    if (st)
+      st = a.lib.bind("archive_write_set_format_pax_restricted", a.write_set_format_pax_restricted);
+    if (st) st = a.lib.bind("archive_write_set_bytes_per_block", a.write_set_bytes_per_block);
+    if (st)
+      st = a.lib.bind("archive_write_set_bytes_in_last_block", a.write_set_bytes_in_last_block);
+    if (st) st = a.lib.bind("archive_write_open2", a.write_open2);
+    if (st) st = a.lib.bind("archive_error_string", a.error_string);
+    if (st) st = a.lib.bind("archive_write_data", a.write_data);
+    if (st) st = a.lib.bind("archive_write_header", a.write_header);
+    if (st) st = a.lib.bind("archive_write_close", a.write_close);
+    if (st) st = a.lib.bind("archive_write_free", a.write_free);
+    if (st) st = a.lib.bind("archive_read_disk_new", a.read_disk_new);
+    if (st)
+      st = a.lib.bind("archive_read_disk_set_symlink_physical", a.read_disk_set_symlink_physical);
+    if (st)
+      st = a.lib.bind("archive_read_disk_set_standard_lookup", a.read_disk_set_standard_lookup);
+    if (st) st = a.lib.bind("archive_read_disk_open", a.read_disk_open);
+    if (st) st = a.lib.bind("archive_read_next_header2", a.read_next_header2);
+    if (st) st = a.lib.bind("archive_read_disk_descend", a.read_disk_descend);
+    if (st) st = a.lib.bind("archive_read_free", a.read_free);
+    if (st) st = a.lib.bind("archive_entry_new", a.entry_new);
+    if (st) st = a.lib.bind("archive_entry_free", a.entry_free);
+    if (st) st = a.lib.bind("archive_entry_filetype", a.entry_filetype);
+    if (st) st = a.lib.bind("archive_entry_sourcepath", a.entry_sourcepath);
+    if (st) st = a.lib.bind("archive_entry_pathname", a.entry_pathname);
+    if (st) st = a.lib.bind("archive_entry_set_pathname", a.entry_set_pathname);
+    if (st) st = a.lib.bind("archive_entry_size", a.entry_size);
+    if (!st) {
+      failure = st.error();
+      return;
+    }
+    api.emplace(std::move(a));
+  });
+  if (!api) return tl::unexpected(failure);
+  return &*api;
+}
+
+// Only valid after load_libarchive() succeeded (write_media_tar checks it first).
+const LibArchive& la() { return **load_libarchive(); }
+
 struct ArchiveFree {
-  void operator()(archive* a) const { archive_write_free(a); }
+  void operator()(archive* a) const { la().write_free(a); }
 };
 struct DiskFree {
-  void operator()(archive* a) const { archive_read_free(a); }
+  void operator()(archive* a) const { la().read_free(a); }
 };
 struct EntryFree {
-  void operator()(archive_entry* e) const { archive_entry_free(e); }
+  void operator()(archive_entry* e) const { la().entry_free(e); }
 };
 
 // State shared with libarchive's write callback.
@@ -47,7 +131,7 @@ la_ssize_t write_cb(archive*, void* client, const void* buf, size_t len) {
 
 Error archive_error(archive* a, std::string_view what, const Output& out) {
   if (out.error) return *out.error;
-  const char* msg = archive_error_string(a);
+  const char* msg = la().error_string(a);
   return Error{Errc::kIo, std::string(what) + ": " + (msg ? msg : "libarchive error")};
 }
 
@@ -64,7 +148,7 @@ Status copy_file(archive* w, const char* path, std::int64_t size, Output& out) {
     if (n < 0) return tl::unexpected(sys_error("read", path, errno));
     if (n == 0) return {};
     size -= n;
-    if (archive_write_data(w, buf.data(), static_cast<size_t>(n)) < 0) {
+    if (la().write_data(w, buf.data(), static_cast<size_t>(n)) < 0) {
       return tl::unexpected(archive_error(w, std::string("archive ") + path, out));
     }
   }
@@ -73,15 +157,16 @@ Status copy_file(archive* w, const char* path, std::int64_t size, Output& out) {
 }  // namespace
 
 Result<MediaStats> write_media_tar(const std::vector<std::string>& paths, const ByteSink& sink) {
+  GC_TRY(load_libarchive());
   Output out;
   out.sink = &sink;
-  std::unique_ptr<archive, ArchiveFree> w(archive_write_new());
+  std::unique_ptr<archive, ArchiveFree> w(la().write_new());
   if (!w) return tl::unexpected(Error{Errc::kInternal, "libarchive: out of memory"});
-  archive_write_set_format_pax_restricted(w.get());
+  la().write_set_format_pax_restricted(w.get());
   // Blocks go straight to the sink; libarchive's default 10 KiB blocking only adds copies.
-  archive_write_set_bytes_per_block(w.get(), 64 * 1024);
-  archive_write_set_bytes_in_last_block(w.get(), 1);
-  if (archive_write_open2(w.get(), &out, nullptr, write_cb, nullptr, nullptr) != ARCHIVE_OK) {
+  la().write_set_bytes_per_block(w.get(), 64 * 1024);
+  la().write_set_bytes_in_last_block(w.get(), 1);
+  if (la().write_open2(w.get(), &out, nullptr, write_cb, nullptr, nullptr) != ARCHIVE_OK) {
     return tl::unexpected(archive_error(w.get(), "open tar stream", out));
   }
   MediaStats stats;
@@ -89,37 +174,37 @@ Result<MediaStats> write_media_tar(const std::vector<std::string>& paths, const 
     if (::access(root.c_str(), R_OK | X_OK) != 0) {
       return tl::unexpected(sys_error("read media directory", root, errno));
     }
-    std::unique_ptr<archive, DiskFree> disk(archive_read_disk_new());
-    archive_read_disk_set_symlink_physical(disk.get());
-    archive_read_disk_set_standard_lookup(disk.get());
-    if (archive_read_disk_open(disk.get(), root.c_str()) != ARCHIVE_OK) {
+    std::unique_ptr<archive, DiskFree> disk(la().read_disk_new());
+    la().read_disk_set_symlink_physical(disk.get());
+    la().read_disk_set_standard_lookup(disk.get());
+    if (la().read_disk_open(disk.get(), root.c_str()) != ARCHIVE_OK) {
       return tl::unexpected(archive_error(disk.get(), "open " + root, out));
     }
     while (true) {
-      std::unique_ptr<archive_entry, EntryFree> entry(archive_entry_new());
-      int r = archive_read_next_header2(disk.get(), entry.get());
+      std::unique_ptr<archive_entry, EntryFree> entry(la().entry_new());
+      int r = la().read_next_header2(disk.get(), entry.get());
       if (r == ARCHIVE_EOF) break;
       if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
         return tl::unexpected(archive_error(disk.get(), "walk " + root, out));
       }
-      archive_read_disk_descend(disk.get());
-      mode_t type = archive_entry_filetype(entry.get());
+      la().read_disk_descend(disk.get());
+      mode_t type = la().entry_filetype(entry.get());
       if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) continue;  // Sockets, fifos.
-      std::string source = archive_entry_sourcepath(entry.get());
-      std::string name = archive_entry_pathname(entry.get());
+      std::string source = la().entry_sourcepath(entry.get());
+      std::string name = la().entry_pathname(entry.get());
       while (name.starts_with('/')) name.erase(0, 1);
       if (name.empty()) continue;
-      archive_entry_set_pathname(entry.get(), name.c_str());
-      if (archive_write_header(w.get(), entry.get()) != ARCHIVE_OK) {
+      la().entry_set_pathname(entry.get(), name.c_str());
+      if (la().write_header(w.get(), entry.get()) != ARCHIVE_OK) {
         return tl::unexpected(archive_error(w.get(), "archive " + source, out));
       }
-      if (type == AE_IFREG && archive_entry_size(entry.get()) > 0) {
-        GC_TRY(copy_file(w.get(), source.c_str(), archive_entry_size(entry.get()), out));
+      if (type == AE_IFREG && la().entry_size(entry.get()) > 0) {
+        GC_TRY(copy_file(w.get(), source.c_str(), la().entry_size(entry.get()), out));
       }
       ++stats.entries;
     }
   }
-  if (archive_write_close(w.get()) != ARCHIVE_OK) {
+  if (la().write_close(w.get()) != ARCHIVE_OK) {
     return tl::unexpected(archive_error(w.get(), "finish tar stream", out));
   }
   stats.bytes = out.bytes;

@@ -9,11 +9,67 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <mutex>
+#include <optional>
 
 #include "base/check.h"
+#include "base/dynamic_library.h"
 
 namespace gc::backup {
 namespace {
+
+// libpq, loaded on first use: see base/dynamic_library.h for why it is not linked.
+struct LibPq {
+  DynamicLibrary lib;
+  decltype(&::PQconnectdbParams) connectdbParams = nullptr;
+  decltype(&::PQstatus) status = nullptr;
+  decltype(&::PQerrorMessage) errorMessage = nullptr;
+  decltype(&::PQfinish) finish = nullptr;
+  decltype(&::PQexec) exec = nullptr;
+  decltype(&::PQresultStatus) resultStatus = nullptr;
+  decltype(&::PQclear) clear = nullptr;
+  decltype(&::PQntuples) ntuples = nullptr;
+  decltype(&::PQnfields) nfields = nullptr;
+  decltype(&::PQgetvalue) getvalue = nullptr;
+  decltype(&::PQserverVersion) serverVersion = nullptr;
+  decltype(&::PQsetNoticeProcessor) setNoticeProcessor = nullptr;
+};
+
+Result<const LibPq*> load_libpq() {
+  static std::once_flag once;
+  static std::optional<LibPq> api;
+  static Error failure;
+  std::call_once(once, [] {
+    auto lib = DynamicLibrary::open("libpq.so.5", "libpq5");
+    if (!lib) {
+      failure = lib.error();
+      return;
+    }
+    LibPq p{std::move(*lib)};
+    Status st = p.lib.bind("PQconnectdbParams", p.connectdbParams);
+    if (st) st = p.lib.bind("PQstatus", p.status);
+    if (st) st = p.lib.bind("PQerrorMessage", p.errorMessage);
+    if (st) st = p.lib.bind("PQfinish", p.finish);
+    if (st) st = p.lib.bind("PQexec", p.exec);
+    if (st) st = p.lib.bind("PQresultStatus", p.resultStatus);
+    if (st) st = p.lib.bind("PQclear", p.clear);
+    if (st) st = p.lib.bind("PQntuples", p.ntuples);
+    if (st) st = p.lib.bind("PQnfields", p.nfields);
+    if (st) st = p.lib.bind("PQgetvalue", p.getvalue);
+    if (st) st = p.lib.bind("PQserverVersion", p.serverVersion);
+    if (st) st = p.lib.bind("PQsetNoticeProcessor", p.setNoticeProcessor);
+    if (!st) {
+      failure = st.error();
+      return;
+    }
+    api.emplace(std::move(p));
+  });
+  if (!api) return tl::unexpected(failure);
+  return &*api;
+}
+
+// Only valid once a connection exists, which proves libpq loaded.
+const LibPq& pq() { return **load_libpq(); }
 
 // libpq's messages span lines ("...failed: No such file\n\tIs the server running..."): errors
 // here are one line.
@@ -84,11 +140,12 @@ std::optional<Credentials> peer_os_user(const PgTarget& target) {
   return Credentials{found->pw_uid, found->pw_gid, {}};
 }
 
-void PgConnection::Closer::operator()(pg_conn* c) const { PQfinish(c); }
+void PgConnection::Closer::operator()(pg_conn* c) const { pq().finish(c); }
 
-int PgConnection::server_version() const { return PQserverVersion(conn_.get()); }
+int PgConnection::server_version() const { return pq().serverVersion(conn_.get()); }
 
 Result<PgConnection> PgConnection::connect(const PgTarget& target) {
+  GC_ASSIGN_OR_RETURN(const LibPq* api, load_libpq());
   std::string port = std::to_string(target.port);
   std::array<const char*, 9> keys = {"host",
                                      "port",
@@ -118,15 +175,15 @@ Result<PgConnection> PgConnection::connect(const PgTarget& target) {
   PGconn* raw = nullptr;
   {
     GC_ASSIGN_OR_RETURN(EffectiveUser as_user, EffectiveUser::become(target.os_user));
-    raw = PQconnectdbParams(keys.data(), values.data(), 0);
+    raw = api->connectdbParams(keys.data(), values.data(), 0);
   }
   PgConnection conn(raw, describe_target(target));
   if (!raw) return tl::unexpected(Error{Errc::kInternal, "libpq: out of memory"});
   // Server NOTICEs ("database ... does not exist, skipping") are not for the terminal.
-  PQsetNoticeProcessor(
+  api->setNoticeProcessor(
       raw, [](void*, const char*) {}, nullptr);
-  if (PQstatus(raw) != CONNECTION_OK) {
-    std::string msg = one_line(PQerrorMessage(raw));
+  if (api->status(raw) != CONNECTION_OK) {
+    std::string msg = one_line(api->errorMessage(raw));
     return tl::unexpected(
         Error{Errc::kUnavailable, "cannot connect to " + conn.describe_ + ": " + msg});
   }
@@ -134,19 +191,21 @@ Result<PgConnection> PgConnection::connect(const PgTarget& target) {
 }
 
 Result<PgRows> PgConnection::query(const std::string& sql) {
-  std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn_.get(), sql.c_str()), &PQclear);
-  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  const LibPq& api = pq();
+  auto clear = [&api](PGresult* r) { api.clear(r); };
+  std::unique_ptr<PGresult, decltype(clear)> res(api.exec(conn_.get(), sql.c_str()), clear);
+  ExecStatusType st = res ? api.resultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    std::string msg = one_line(PQerrorMessage(conn_.get()));
+    std::string msg = one_line(api.errorMessage(conn_.get()));
     return tl::unexpected(Error{Errc::kInternal, describe_ + ": " + msg});
   }
   PgRows rows;
-  int n = PQntuples(res.get()), cols = PQnfields(res.get());
+  int n = api.ntuples(res.get()), cols = api.nfields(res.get());
   rows.reserve(static_cast<size_t>(n));
   for (int r = 0; r < n; ++r) {
     std::vector<std::string> row;
     row.reserve(static_cast<size_t>(cols));
-    for (int c = 0; c < cols; ++c) row.emplace_back(PQgetvalue(res.get(), r, c));
+    for (int c = 0; c < cols; ++c) row.emplace_back(api.getvalue(res.get(), r, c));
     rows.push_back(std::move(row));
   }
   return rows;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "crypto/sha256.h"
 
+#include "crypto/detail/openssl_api.h"
+
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,11 +14,13 @@
 
 namespace gc::crypto {
 
-void Sha256::CtxDeleter::operator()(evp_md_ctx_st* ctx) const { EVP_MD_CTX_free(ctx); }
+void Sha256::CtxDeleter::operator()(evp_md_ctx_st* ctx) const {
+  detail::openssl().md_ctx_free(ctx);
+}
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+Sha256::Sha256() : ctx_(detail::openssl().md_ctx_new()) {
   GC_CHECK(ctx_ != nullptr);
-  GC_CHECK(EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1);
+  GC_CHECK(detail::openssl().digest_init(ctx_.get(), detail::openssl().sha256(), nullptr) == 1);
 }
 
 Sha256::~Sha256() = default;
@@ -25,7 +28,7 @@ Sha256::~Sha256() = default;
 void Sha256::update(std::span<const std::uint8_t> data) {
   GC_CHECK(ctx_ != nullptr);  // Used after being moved from.
   if (data.empty()) return;
-  GC_CHECK(EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) == 1);
+  GC_CHECK(detail::openssl().digest_update(ctx_.get(), data.data(), data.size()) == 1);
 }
 
 void Sha256::update(std::string_view data) {
@@ -36,8 +39,9 @@ Sha256Digest Sha256::finish() {
   GC_CHECK(ctx_ != nullptr);
   Sha256Digest digest{};
   unsigned int size = 0;
-  GC_CHECK(EVP_DigestFinal_ex(ctx_.get(), digest.data(), &size) == 1 && size == digest.size());
-  GC_CHECK(EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1);
+  GC_CHECK(detail::openssl().digest_final(ctx_.get(), digest.data(), &size) == 1 &&
+           size == digest.size());
+  GC_CHECK(detail::openssl().digest_init(ctx_.get(), detail::openssl().sha256(), nullptr) == 1);
   return digest;
 }
 

@@ -217,8 +217,8 @@ TEST_F(BackupCli, TheDaemonRunsScheduledBackups) {
   std::string log = read_file(daemon->dir() + "/log/backup.log").value_or("");
   ASSERT_TRUE(done) << daemon->daemon_log() << log;
   EXPECT_NE(log.find("\"verification\""), std::string::npos) << log;
-  auto sets = run_capture({groundctl_bin(), "-c", daemon->config_path(), "backup", "list", "--json"},
-                          daemon->dir());
+  auto sets = run_capture(
+      {groundctl_bin(), "-c", daemon->config_path(), "backup", "list", "--json"}, daemon->dir());
   ASSERT_EQ(sets.exit_code, 0) << sets.err;
   EXPECT_GE(sets.parsed()["sets"].size(), 1u);
   EXPECT_NE(daemon->daemon_log().find("scheduled backup finished"), std::string::npos);

@@ -2,11 +2,12 @@
 #include "crypto/detail/age_format.h"
 
 #include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
+#include <openssl/obj_mac.h>
 #include <sodium.h>
 
 #include <memory>
+
+#include "crypto/detail/openssl_api.h"
 
 namespace gc::crypto::detail {
 namespace {
@@ -31,7 +32,7 @@ Error header_error(int line, std::string_view what) {
 }
 
 struct KdfCtxDeleter {
-  void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
+  void operator()(EVP_KDF_CTX* ctx) const { openssl().kdf_ctx_free(ctx); }
 };
 
 // The wrap key of an X25519 stanza: HKDF(shared secret, salt = share || recipient, info label).
@@ -98,28 +99,28 @@ std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
 
 Status hkdf_sha256(std::span<const std::uint8_t> ikm, std::span<const std::uint8_t> salt,
                    std::string_view info, Key& out) {
-  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  const OpenSslApi& api = openssl();
+  EVP_KDF* kdf = api.kdf_fetch(nullptr, "HKDF", nullptr);
   if (kdf == nullptr) return make_error(Errc::kInternal, "openssl: HKDF is not available");
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(EVP_KDF_CTX_new(kdf));
-  EVP_KDF_free(kdf);  // The context holds its own reference.
+  std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(api.kdf_ctx_new(kdf));
+  api.kdf_free(kdf);  // The context holds its own reference.
   if (!ctx) return make_error(Errc::kInternal, "openssl: cannot create an HKDF context");
   // OSSL_PARAM takes non-const pointers even for inputs; OpenSSL only reads them.
   std::array<OSSL_PARAM, 5> params{};
   std::size_t n = 0;
+  params[n++] = api.param_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(SN_sha256), 0);
   params[n++] =
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(SN_sha256), 0);
-  params[n++] = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm.data()), ikm.size());
+      api.param_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm.data()), ikm.size());
   // No salt parameter is RFC 5869's default salt (HashLen zero bytes), which is what an empty
   // salt means: HMAC pads a short key with zeros.
   if (!salt.empty()) {
-    params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_SALT, const_cast<std::uint8_t*>(salt.data()), salt.size());
+    params[n++] = api.param_octet_string(OSSL_KDF_PARAM_SALT,
+                                         const_cast<std::uint8_t*>(salt.data()), salt.size());
   }
-  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-                                                  const_cast<char*>(info.data()), info.size());
-  params[n] = OSSL_PARAM_construct_end();
-  if (EVP_KDF_derive(ctx.get(), out.data(), out.size(), params.data()) != 1) {
+  params[n++] =
+      api.param_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+  params[n] = api.param_end();
+  if (api.kdf_derive(ctx.get(), out.data(), out.size(), params.data()) != 1) {
     return make_error(Errc::kInternal, "openssl: HKDF-SHA-256 failed");
   }
   return ok();
@@ -129,8 +130,8 @@ Result<std::array<std::uint8_t, kMacSize>> hmac_sha256(const Key& key,
                                                        std::span<const std::uint8_t> data) {
   std::array<std::uint8_t, kMacSize> mac{};
   std::size_t size = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, SN_sha256, nullptr, key.data(), key.size(), data.data(),
-                data.size(), mac.data(), mac.size(), &size) == nullptr ||
+  if (openssl().q_mac(nullptr, "HMAC", nullptr, SN_sha256, nullptr, key.data(), key.size(),
+                      data.data(), data.size(), mac.data(), mac.size(), &size) == nullptr ||
       size != mac.size()) {
     return make_error(Errc::kInternal, "openssl: HMAC-SHA-256 failed");
   }

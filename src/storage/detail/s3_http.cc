@@ -7,21 +7,47 @@
 #include <cctype>
 #include <cerrno>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include <curl/curl.h>
+
+#include "base/dynamic_library.h"
 
 #include "storage/s3_protocol.h"
 
 namespace gc::storage::detail {
 namespace {
 
+// libcurl, loaded on first use: see base/dynamic_library.h for why it is not linked.
+struct LibCurl {
+  DynamicLibrary lib;
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_reset) easy_reset = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_perform) easy_perform = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+};
+
+std::optional<LibCurl>& libcurl_slot() {
+  static std::optional<LibCurl> api;
+  return api;
+}
+
+// Only valid after curl_global_once() succeeded, which every request path calls first.
+const LibCurl& curl_api() { return *libcurl_slot(); }
+
 struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { curl_api().easy_cleanup(c); }
 };
 struct SlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { curl_api().slist_free_all(l); }
 };
 using CurlPtr = std::unique_ptr<CURL, CurlFree>;
 using SlistPtr = std::unique_ptr<curl_slist, SlistFree>;
@@ -33,10 +59,35 @@ Status curl_global_once() {
   // curl_global_init is not thread-safe on every build; do it once, before any handle exists.
   static std::once_flag once;
   static CURLcode rc = CURLE_OK;
-  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  static std::optional<Error> load_error;
+  std::call_once(once, [] {
+    auto lib = DynamicLibrary::open("libcurl.so.4", "libcurl4");
+    if (!lib) {
+      load_error = lib.error();
+      return;
+    }
+    LibCurl c{std::move(*lib)};
+    Status st = c.lib.bind("curl_global_init", c.global_init);
+    if (st) st = c.lib.bind("curl_easy_init", c.easy_init);
+    if (st) st = c.lib.bind("curl_easy_cleanup", c.easy_cleanup);
+    if (st) st = c.lib.bind("curl_easy_reset", c.easy_reset);
+    if (st) st = c.lib.bind("curl_easy_setopt", c.easy_setopt);
+    if (st) st = c.lib.bind("curl_easy_getinfo", c.easy_getinfo);
+    if (st) st = c.lib.bind("curl_easy_perform", c.easy_perform);
+    if (st) st = c.lib.bind("curl_easy_strerror", c.easy_strerror);
+    if (st) st = c.lib.bind("curl_slist_append", c.slist_append);
+    if (st) st = c.lib.bind("curl_slist_free_all", c.slist_free_all);
+    if (!st) {
+      load_error = st.error();
+      return;
+    }
+    rc = c.global_init(CURL_GLOBAL_DEFAULT);
+    libcurl_slot().emplace(std::move(c));
+  });
+  if (load_error) return tl::unexpected(*load_error);
   if (rc != CURLE_OK) {
-    return make_error(Errc::kInternal,
-                      std::string("libcurl initialisation failed: ") + curl_easy_strerror(rc));
+    return make_error(Errc::kInternal, std::string("libcurl initialisation failed: ") +
+                                           curl_api().easy_strerror(rc));
   }
   return ok();
 }
@@ -119,7 +170,7 @@ std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::size_t len = size * n;
   long status = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_api().easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (t->request->sink != nullptr && status / 100 == 2) {
     // Object offset of this chunk. A server that ignores Range answers 200 from offset 0: the
     // bytes the sink already has are skipped, so it still sees each byte once.
@@ -240,7 +291,7 @@ S3Http::~S3Http() = default;
 Result<S3Http> S3Http::create(HttpOptions options) {
   GC_TRY(curl_global_once());
   auto state = std::make_unique<State>();
-  state->curl.reset(curl_easy_init());
+  state->curl.reset(curl_api().easy_init());
   if (!state->curl) return make_error(Errc::kInternal, "curl_easy_init failed");
   state->sigv4 = "aws:amz:" + options.region + ":s3";
   state->options = std::move(options);
@@ -269,21 +320,21 @@ Attempt S3Http::State::attempt(const HttpRequest& req, std::uint64_t& delivered,
   t.delivered = &delivered;
   t.range_start = delivered;
   set_options(req, t, headers->get());
-  CURLcode rc = curl_easy_perform(curl.get());
+  CURLcode rc = curl_api().easy_perform(curl.get());
   ++requests;
   if (t.sink_error) return failed(*t.sink_error, false);
   if (t.read_error) return failed(*t.read_error, false);
   if (rc != CURLE_OK) {
-    std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
+    std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_api().easy_strerror(rc);
     Attempt a = failed(make_error(errc_for_curl(rc), detail), is_retryable_curl(rc));
     if (auto it = t.response.headers.find("etag"); it != t.response.headers.end()) {
       a.etag = it->second;
     }
     return a;
   }
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
+  curl_api().easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
   curl_off_t filetime = -1;
-  if (curl_easy_getinfo(curl.get(), CURLINFO_FILETIME_T, &filetime) == CURLE_OK) {
+  if (curl_api().easy_getinfo(curl.get(), CURLINFO_FILETIME_T, &filetime) == CURLE_OK) {
     t.response.last_modified_unix = filetime;
   }
   return judge(req, std::move(t.response));
@@ -304,7 +355,7 @@ Result<SlistPtr> S3Http::State::request_headers(const HttpRequest& req, std::uin
   }
   SlistPtr headers;
   for (const auto& line : lines) {
-    curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
+    curl_slist* appended = curl_api().slist_append(headers.get(), line.c_str());
     if (appended == nullptr) return make_error(Errc::kInternal, "out of memory");
     // `appended` is the list's head: the same pointer, or a new one for the first element.
     static_cast<void>(headers.release());
@@ -316,48 +367,49 @@ Result<SlistPtr> S3Http::State::request_headers(const HttpRequest& req, std::uin
 void S3Http::State::set_options(const HttpRequest& req, Transfer& t, curl_slist* headers) {
   CURL* c = curl.get();
   // Reset clears every option but keeps the connection cache, so requests reuse connections.
-  curl_easy_reset(c);
+  curl_api().easy_reset(c);
   errbuf[0] = '\0';
-  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // Worker threads: no SIGALRM for DNS timeouts.
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "groundctl");
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options.connect_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
-                   static_cast<long>(options.low_speed_limit_bytes_per_second));
+  curl_api().easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  curl_api().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // Worker threads: no SIGALRM for DNS timeouts.
+  curl_api().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_api().easy_setopt(c, CURLOPT_USERAGENT, "groundctl");
+  curl_api().easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_api().easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                         static_cast<long>(options.connect_timeout.count()));
+  curl_api().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
+                         static_cast<long>(options.low_speed_limit_bytes_per_second));
   long low_speed_s = static_cast<long>((options.low_speed_time.count() + 999) / 1000);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(low_speed_s, 1L));
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  curl_easy_setopt(c, CURLOPT_USERNAME, options.access_key_id.c_str());
-  curl_easy_setopt(c, CURLOPT_PASSWORD, options.secret_access_key.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
+  curl_api().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(low_speed_s, 1L));
+  curl_api().easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_api().easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4.c_str());
+  curl_api().easy_setopt(c, CURLOPT_USERNAME, options.access_key_id.c_str());
+  curl_api().easy_setopt(c, CURLOPT_PASSWORD, options.secret_access_key.c_str());
+  curl_api().easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_api().easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_api().easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  curl_api().easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+  curl_api().easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_api().easy_setopt(c, CURLOPT_FILETIME, 1L);
   std::string_view method = req.method;
   if (method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_api().easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (method == "PUT") {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_api().easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_off_t length = req.file_body ? static_cast<curl_off_t>(req.file_body->length) : 0;
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, length);
+    curl_api().easy_setopt(c, CURLOPT_INFILESIZE_LARGE, length);
     if (req.file_body) {
-      curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt(c, CURLOPT_READDATA, &t);
-      curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-      curl_easy_setopt(c, CURLOPT_SEEKDATA, &t);
+      curl_api().easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+      curl_api().easy_setopt(c, CURLOPT_READDATA, &t);
+      curl_api().easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+      curl_api().easy_setopt(c, CURLOPT_SEEKDATA, &t);
     }
   } else if (method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    curl_api().easy_setopt(c, CURLOPT_POST, 1L);
+    curl_api().easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    curl_api().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                           static_cast<curl_off_t>(req.body.size()));
   } else if (method == "DELETE") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+    curl_api().easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
   }
 }
 

@@ -7,17 +7,13 @@
 #include <cerrno>
 #include <vector>
 
-#include <openssl/evp.h>
-
 #include "base/unique_fd.h"
+#include "crypto/sha256.h"
 
 namespace gc::storage::detail {
 
 struct Sha256::Ctx {
-  struct Free {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> md;
+  crypto::Sha256 md;
 };
 
 Sha256::Sha256(std::unique_ptr<Ctx> ctx) : ctx_(std::move(ctx)) {}
@@ -25,37 +21,13 @@ Sha256::Sha256(Sha256&&) noexcept = default;
 Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 Sha256::~Sha256() = default;
 
-Result<Sha256> Sha256::create() {
-  auto ctx = std::make_unique<Ctx>();
-  ctx->md.reset(EVP_MD_CTX_new());
-  if (!ctx->md || EVP_DigestInit_ex(ctx->md.get(), EVP_sha256(), nullptr) != 1) {
-    return make_error(Errc::kInternal, "openssl: cannot initialise sha-256");
-  }
-  return Sha256(std::move(ctx));
-}
+Result<Sha256> Sha256::create() { return Sha256(std::make_unique<Ctx>()); }
 
-void Sha256::update(std::span<const std::uint8_t> data) {
-  // EVP_DigestUpdate cannot fail for an initialised software SHA-256 context.
-  if (!data.empty()) EVP_DigestUpdate(ctx_->md.get(), data.data(), data.size());
-}
+void Sha256::update(std::span<const std::uint8_t> data) { ctx_->md.update(data); }
 
-void Sha256::update(std::string_view data) {
-  if (!data.empty()) EVP_DigestUpdate(ctx_->md.get(), data.data(), data.size());
-}
+void Sha256::update(std::string_view data) { ctx_->md.update(data); }
 
-std::string Sha256::finish_hex() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_->md.get(), digest, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
-}
+std::string Sha256::finish_hex() { return crypto::to_hex(ctx_->md.finish()); }
 
 Result<std::string> sha256_hex(std::string_view data) {
   GC_ASSIGN_OR_RETURN(Sha256 hash, Sha256::create());
