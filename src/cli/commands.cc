@@ -110,6 +110,20 @@ int cmd_status(const Globals& g) {
       std::printf("\nbackups: next %s%s%s%s\n", b.value("next_run", "").c_str(),
                   b.value("running_pid", 0) ? "; running now" : "",
                   last.empty() ? "" : "; last scheduled run: ", last.c_str());
+      if (b.contains("last_success")) {
+        std::printf("  last good backup %s (finished %s)",
+                    b["last_success"].value("set_id", "").c_str(),
+                    b["last_success"].value("finished_at", "").c_str());
+        if (b.contains("last_set")) {
+          std::printf(", verification %s, offsite %s",
+                      b["last_set"].value("verify_result", "").c_str(),
+                      b["last_set"].value("upload", "").c_str());
+        }
+        std::printf("\n");
+      }
+      if (b.contains("last_run") && !b["last_run"].value("ok", true)) {
+        std::printf("  LAST RUN FAILED: %s\n", b["last_run"].value("error", "").c_str());
+      }
     }
   });
 }

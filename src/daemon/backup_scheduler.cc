@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "backup/catalog.h"
 #include "base/unique_fd.h"
 #include "config/schedule.h"
 #include "config/time_zone.h"
@@ -46,6 +47,7 @@ BackupScheduler::BackupScheduler(boost::asio::io_context& io, std::string exe,
 void BackupScheduler::configure(const config::Config& cfg) {
   timer_.cancel();
   config_path_ = cfg.path;
+  state_dir_ = cfg.server.state_dir;
   if (!cfg.backup) {
     schedule_.reset();
     next_.reset();
@@ -153,6 +155,38 @@ nlohmann::json BackupScheduler::status_json() const {
       {"enabled", schedule_.has_value()},          {"next_run", next_ ? utc_text(*next_) : ""},
       {"running_pid", child_ ? child_->pid() : 0}, {"last_exit", last_exit_},
       {"last_finished", last_finished_},           {"log", log_path_}};
+  if (!schedule_ || state_dir_.empty()) return j;
+  // The outcome of every run, scheduled or not, from the catalog: what monitoring alerts on.
+  auto catalog = backup::Catalog::open(state_dir_);
+  auto st =
+      catalog ? catalog->status() : Result<backup::BackupStatus>(tl::unexpected(catalog.error()));
+  if (!st) {
+    j["catalog_error"] = st.error().message;
+    return j;
+  }
+  auto run_json = [](const backup::CatalogRun& r) {
+    return nlohmann::json{{"started_at", r.started_at},
+                          {"finished_at", r.finished_at},
+                          {"ok", r.ok},
+                          {"set_id", r.set_id},
+                          {"error", r.error}};
+  };
+  if (st->last_run) j["last_run"] = run_json(*st->last_run);
+  if (st->last_success) j["last_success"] = run_json(*st->last_success);
+  if (st->last_set) {
+    j["last_set"] = {{"id", st->last_set->id},
+                     {"bytes", st->last_set->bytes},
+                     {"verify_result", st->last_set->verify_result},
+                     {"upload", backup::upload_state_name(st->last_set->upload)}};
+  }
+  if (st->last_drill) {
+    j["last_drill"] = {{"set_id", st->last_drill->set_id},
+                       {"at", st->last_drill->at},
+                       {"ok", st->last_drill->ok},
+                       {"restore_seconds", st->last_drill->restore_seconds},
+                       {"data_age_seconds", st->last_drill->data_age_seconds}};
+  }
+  j["oldest_pending_upload"] = st->oldest_pending_upload.value_or("");
   return j;
 }
 

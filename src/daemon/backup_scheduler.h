@@ -30,7 +30,8 @@ class BackupScheduler {
   // its staging directory is removed by the next run.
   void stop();
 
-  // {"enabled", "next_run" (RFC 3339), "running_pid", "last_exit", "last_finished"}.
+  // {"enabled", "next_run" (RFC 3339), "running_pid", "last_exit", "last_finished"} and, from
+  // the catalog, "last_run", "last_success", "last_set", "last_drill", "oldest_pending_upload".
   nlohmann::json status_json() const;
 
  private:
@@ -43,6 +44,7 @@ class BackupScheduler {
   std::string exe_;
   std::string config_path_;
   std::string log_path_;
+  std::string state_dir_;
   std::optional<config::Schedule> schedule_;
   std::optional<std::chrono::sys_seconds> next_;
   boost::asio::steady_timer timer_;

@@ -220,8 +220,14 @@ TEST_F(BackupCli, TheDaemonRunsScheduledBackups) {
   auto sets = run_capture(
       {groundctl_bin(), "-c", daemon->config_path(), "backup", "list", "--json"}, daemon->dir());
   ASSERT_EQ(sets.exit_code, 0) << sets.err;
-  EXPECT_GE(sets.parsed()["sets"].size(), 1u);
+  ASSERT_GE(sets.parsed()["sets"].size(), 1u);
   EXPECT_NE(daemon->daemon_log().find("scheduled backup finished"), std::string::npos);
+  // The outcome as monitoring reads it from the daemon.
+  json b = daemon->cli({"status", "--json"}).parsed()["backup"];
+  EXPECT_EQ(b["last_success"]["set_id"], sets.parsed()["sets"][0]["id"]) << b.dump();
+  EXPECT_EQ(b["last_run"]["ok"], true);
+  EXPECT_EQ(b["last_set"]["verify_result"], "not_run");
+  EXPECT_EQ(b["last_set"]["upload"], "none");
 }
 
 // docs/runbooks/restore.md's stock-tools block, run exactly as written.
