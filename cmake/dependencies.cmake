@@ -35,7 +35,8 @@ target_include_directories(gc_toml SYSTEM INTERFACE ${GC_TOML_INCLUDES})
 # Every shared library the binary links is mapped into every groundctl process, the daemon
 # included, with its own dependencies: linking libpq, libcurl and libarchive pulled in ~40
 # libraries and took the daemon from 5.3 to 14.8 MiB RSS (bench/memory). So the small ones are
-# linked statically, and libpq, libcurl, libarchive and libcrypto are opened at run time by the
+# linked statically, and libpq, libcurl, libarchive, libcrypto and libzstd (whose static build has
+# no threads) are opened at run time by the
 # code that uses them (base/dynamic_library.h); only their headers are needed here.
 find_package(PkgConfig REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
@@ -54,7 +55,6 @@ function(gc_static name file)
                         INTERFACE_LINK_LIBRARIES "${ARGN}")
 endfunction()
 gc_static(sodium libsodium.a Threads::Threads)
-gc_static(zstd libzstd.a Threads::Threads)
 gc_static(sqlite3 libsqlite3.a Threads::Threads ${CMAKE_DL_LIBS} m)
 
 # Headers only: the libraries themselves are dlopen'ed.
@@ -64,5 +64,7 @@ add_library(gc::libpq_headers INTERFACE IMPORTED GLOBAL)
 target_include_directories(gc::libpq_headers SYSTEM INTERFACE ${LIBPQ_INCLUDE_DIRS})
 add_library(gc::libcurl_headers INTERFACE IMPORTED GLOBAL)
 target_include_directories(gc::libcurl_headers SYSTEM INTERFACE ${LIBCURL_INCLUDE_DIRS})
+add_library(gc::zstd_headers INTERFACE IMPORTED GLOBAL)
+target_include_directories(gc::zstd_headers SYSTEM INTERFACE ${ZSTD_INCLUDE_DIRS})
 add_library(gc::libarchive_headers INTERFACE IMPORTED GLOBAL)
 target_include_directories(gc::libarchive_headers SYSTEM INTERFACE ${LIBARCHIVE_INCLUDE_DIRS})

@@ -35,7 +35,9 @@ struct RunOptions {
   std::vector<std::string> databases;
   std::vector<std::string> media_paths;
   bool verify_stream = true;
-  int zstd_level = 3;
+  // 5, not zstd's default 3: on a realistic dump (bench/backup) level 3 came out 3.5 % larger
+  // than pg_dump -Fc's zlib, level 5 smaller; the workers pay for the extra effort.
+  int zstd_level = 5;
   int zstd_workers = 0;   // 0: one per CPU, at most 4.
   std::string pg_bindir;  // Where pg_dump/pg_dumpall/pg_restore are; empty: by server version.
   std::string groundctl_version;

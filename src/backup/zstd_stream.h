@@ -20,7 +20,8 @@ namespace gc::backup {
 class ZstdCompressor {
  public:
   // `workers` > 0 compresses on that many zstd threads (the caller's thread then only feeds
-  // them); 0 compresses on the caller's thread.
+  // them); 0 compresses on the caller's thread. Errors: kNotFound when libzstd.so.1 is missing,
+  // kInternal for a level zstd refuses or a libzstd built without threads asked for workers.
   static Result<ZstdCompressor> create(ByteSink next, int level = 3, int workers = 0);
   Status write(std::span<const std::uint8_t> data);
   Status finish();  // Ends the frame and flushes everything to `next`.

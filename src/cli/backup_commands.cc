@@ -252,7 +252,13 @@ int cmd_backup_list(const Globals& g) {
   }
   json arr = json::array();
   std::vector<std::vector<std::string>> rows = {
-      {"ID", "WHERE", "SIZE", "VERIFIED", "OFFSITE", "ARTIFACTS"}};
+      {"ID", "WHERE", "AGE", "SIZE", "VERIFIED", "OFFSITE", "ARTIFACTS"}};
+  auto age_of = [](const std::optional<backup::Manifest>& m) -> std::string {
+    auto done = m ? backup::parse_utc(m->finished_at) : std::nullopt;
+    if (!done) return "-";
+    return format_duration(
+        std::chrono::duration_cast<Duration>(std::chrono::system_clock::now() - *done));
+  };
   auto upload_of = [&](const std::string& id) -> std::string {
     if (!catalog) return "?";
     auto c = catalog->find_set(id);
@@ -267,9 +273,9 @@ int cmd_backup_list(const Globals& g) {
     arr.push_back(j);
     std::string where = on_s3 ? "local+s3" : "local";
     if (!s.manifest) {
-      rows.push_back({s.id, where, "-", "-", "-", s.problem});
+      rows.push_back({s.id, where, "-", "-", "-", "-", s.problem});
     } else {
-      rows.push_back({s.id, where, format_size(s.bytes),
+      rows.push_back({s.id, where, age_of(s.manifest), format_size(s.bytes),
                       std::string(backup::verify_result_name(s.manifest->verification.result)),
                       j["upload"].get<std::string>(),
                       std::to_string(s.manifest->artifacts.size())});
@@ -283,8 +289,8 @@ int cmd_backup_list(const Globals& g) {
                    {"complete", r.complete},
                    {"bytes", r.bytes},
                    {"offsite", true}});
-    rows.push_back({id, "s3", format_size(r.bytes), "-", r.complete ? "uploaded" : "incomplete",
-                    std::to_string(r.objects)});
+    rows.push_back({id, "s3", "-", format_size(r.bytes), "-",
+                    r.complete ? "uploaded" : "incomplete", std::to_string(r.objects)});
   }
   std::sort(arr.begin(), arr.end(), [](const json& a, const json& b) { return a["id"] < b["id"]; });
   if (g.json) {

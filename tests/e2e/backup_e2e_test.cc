@@ -103,6 +103,11 @@ TEST_F(BackupCli, RunListVerifyRestore) {
   EXPECT_EQ(sets[0]["id"], id);
   EXPECT_EQ(sets[0]["complete"], true);
   EXPECT_EQ(sets[0]["upload"], "none");
+  auto human = run({"backup", "list"});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("AGE"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find(id + "  local"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("passed"), std::string::npos) << human.out;
 
   auto drill = run({"backup", "verify", "--identity", dir_->file("key.txt"), "--json"});
   ASSERT_EQ(drill.exit_code, 0) << drill.err << drill.out;
@@ -228,6 +233,56 @@ TEST_F(BackupCli, TheDaemonRunsScheduledBackups) {
   EXPECT_EQ(b["last_run"]["ok"], true);
   EXPECT_EQ(b["last_set"]["verify_result"], "not_run");
   EXPECT_EQ(b["last_set"]["upload"], "none");
+}
+
+// verify = "stream" needs room for a scratch copy of the database on the server's disk: a
+// PostgreSQL whose data directory is on a small tmpfs (own mount namespace) is refused up front,
+// with the fix in the message, and no set is written.
+TEST_F(BackupCli, StreamVerificationRefusesWhenTheServerDiskIsTooSmall) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a private tmpfs";
+  std::string bin = gc::testing::postgres_bindir();
+  std::string disk = dir_->file("pgdisk"), sock = dir_->file("pgdisk/run");
+  ASSERT_TRUE(make_directories(disk));
+  std::string as_nobody = "setpriv --reuid=nobody --regid=nogroup --clear-groups ";
+  std::string cfg = dir_->file("small.toml");
+  ASSERT_TRUE(write_file_atomic(
+      cfg,
+      "[server]\nstate_dir = \"state\"\nlog_dir = \"log\"\nruntime_dir = \"run\"\n"
+      "[postgres]\nhost = \"" +
+          sock + "\"\ndatabases = [\"big\"]\n[backup]\nrepo = \"" + dir_->file("repo") +
+          "\"\nrecipients = [\"" + recipient_ + "\"]\n"));
+  std::string script =
+      "set -e; chmod 755 " + dir_->path() + "\nmount -t tmpfs -o size=160m tmpfs " + disk +
+      "\nmkdir " + sock + " && chown nobody " + disk + " " + sock + "\n" + as_nobody + bin +
+      "/initdb -D " + disk + "/data -U postgres -A trust --no-sync > /dev/null\n" + as_nobody +
+      bin + "/postgres -D " + disk + "/data -k " + sock +
+      " -c listen_addresses= -c wal_level=minimal -c max_wal_senders=0 -c fsync=off"
+      " > " +
+      dir_->file("pg.log") +
+      " 2>&1 &\nPG=$!\n"
+      "for i in $(seq 100); do psql -h " +
+      sock +
+      " -U postgres -c 'select 1' postgres >/dev/null "
+      "2>&1 && break; sleep 0.1; done\n"
+      "psql -q -h " +
+      sock +
+      " -U postgres -c 'CREATE DATABASE big' postgres\n"
+      "psql -q -h " +
+      sock +
+      " -U postgres -c \"BEGIN; CREATE TABLE t AS SELECT g, md5(g::text) "
+      "|| md5((g+1)::text) AS v FROM generate_series(1, 300000) g; COMMIT;\" big\n"
+      "if " +
+      groundctl_bin() + " -c " + cfg + " backup run 2> " + dir_->file("refused.err") +
+      "; then echo backup-ran; fi\nls -A " + dir_->file("repo") + " > " + dir_->file("ls.txt") +
+      "\nkill -INT $PG; wait $PG || true\n";
+  auto r =
+      run_capture({"/usr/bin/unshare", "-m", "/bin/sh", "-c", script}, dir_->path(), {"PGTZ=UTC"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out << read_file(dir_->file("pg.log")).value_or("");
+  EXPECT_EQ(r.out.find("backup-ran"), std::string::npos);
+  std::string err = read_file(dir_->file("refused.err")).value_or("");
+  EXPECT_NE(err.find("not enough free disk for the verification copy"), std::string::npos) << err;
+  EXPECT_NE(err.find("verify = \"off\""), std::string::npos) << err;
+  EXPECT_EQ(read_file(dir_->file("ls.txt")).value_or("?"), ".lock\n");
 }
 
 // docs/runbooks/restore.md's stock-tools block, run exactly as written.
