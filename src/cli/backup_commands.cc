@@ -320,6 +320,33 @@ std::string seconds_text(double s) {
   return buf;
 }
 
+// The local sets and, with [backup.s3], the offsite ones and their store: what verify and prune
+// decide over.
+struct Inventory {
+  std::vector<backup::LocalSet> local;
+  std::unique_ptr<storage::ObjectStore> store;  // Null without [backup.s3].
+  std::map<std::string, backup::RemoteSet> remote;
+};
+
+// Errors carry the exit code to use.
+Result<Inventory> take_inventory(const config::Config& cfg, int& exit_code) {
+  Inventory inv;
+  exit_code = kExitProblem;
+  GC_ASSIGN_OR_RETURN(inv.local, backup::list_local_sets(cfg.backup->repo));
+  if (cfg.backup->s3) {
+    auto s = backup::open_offsite(*cfg.backup->s3);
+    if (!s) {
+      exit_code = exit_code_for(s.error());
+      return tl::unexpected(s.error());
+    }
+    inv.store = std::move(*s);
+    GC_ASSIGN_OR_RETURN(std::vector<backup::RemoteSet> listed,
+                        backup::list_remote_sets(*inv.store));
+    for (auto& r : listed) inv.remote[r.id] = r;
+  }
+  return inv;
+}
+
 }  // namespace
 
 int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
@@ -331,18 +358,12 @@ int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
                 kExitUsage);
   }
   const std::string& repo = cfg->backup->repo;
-  auto local = backup::list_local_sets(repo);
-  if (!local) return fail(g, local.error(), kExitProblem);
-  std::unique_ptr<storage::ObjectStore> store;
-  std::map<std::string, backup::RemoteSet> remote;
-  if (cfg->backup->s3) {
-    auto s = backup::open_offsite(*cfg->backup->s3);
-    if (!s) return fail(g, s.error(), exit_code_for(s.error()));
-    store = std::move(*s);
-    auto listed = backup::list_remote_sets(*store);
-    if (!listed) return fail(g, listed.error(), kExitProblem);
-    for (auto& r : *listed) remote[r.id] = r;
-  }
+  int code = kExitProblem;
+  auto inv = take_inventory(*cfg, code);
+  if (!inv) return fail(g, inv.error(), code);
+  const std::vector<backup::LocalSet>* local = &inv->local;
+  std::unique_ptr<storage::ObjectStore>& store = inv->store;
+  std::map<std::string, backup::RemoteSet>& remote = inv->remote;
   // Which sets: the one named, every one (local and offsite), or the newest.
   std::vector<std::string> ids;
   for (const auto& s : *local) ids.push_back(s.id);
@@ -512,19 +533,13 @@ int cmd_backup_prune(const Globals& g, bool dry_run) {
                 kExitUsage);
   }
   const std::string& repo = cfg->backup->repo;
-  auto local = backup::list_local_sets(repo);
-  if (!local) return fail(g, local.error(), kExitProblem);
-  std::unique_ptr<storage::ObjectStore> store;
-  std::map<std::string, backup::RemoteSet> remote;
-  if (cfg->backup->s3) {
-    // Without the offsite listing a decision could delete the newest verified set there.
-    auto s = backup::open_offsite(*cfg->backup->s3);
-    if (!s) return fail(g, s.error(), exit_code_for(s.error()));
-    store = std::move(*s);
-    auto listed = backup::list_remote_sets(*store);
-    if (!listed) return fail(g, listed.error(), kExitProblem);
-    for (auto& r : *listed) remote[r.id] = r;
-  }
+  // Without the offsite listing a decision could delete the newest verified set there.
+  int code = kExitProblem;
+  auto inv = take_inventory(*cfg, code);
+  if (!inv) return fail(g, inv.error(), code);
+  const std::vector<backup::LocalSet>* local = &inv->local;
+  std::unique_ptr<storage::ObjectStore>& store = inv->store;
+  std::map<std::string, backup::RemoteSet>& remote = inv->remote;
   std::map<std::string, backup::BackupSetInfo> info;
   auto describe = [](const std::string& id, const std::optional<backup::Manifest>& m) {
     backup::BackupSetInfo i;
