@@ -379,22 +379,6 @@ std::string format_set_id(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-std::string format_utc(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::optional<std::chrono::sys_seconds> parse_utc(const std::string& text) {
-  std::tm tm{};
-  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  return std::chrono::sys_seconds(std::chrono::seconds(::timegm(&tm)));
-}
-
 std::string client_bindir_for(int server_version) {
   std::string dir = "/usr/lib/postgresql/" + std::to_string(server_version / 10000) + "/bin";
   return ::access((dir + "/pg_dump").c_str(), X_OK) == 0 ? dir : "";

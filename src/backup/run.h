@@ -15,6 +15,7 @@
 #include "backup/manifest.h"
 #include "backup/pg_client.h"
 #include "base/result.h"
+#include "base/utc_time.h"
 #include "crypto/age_keys.h"
 
 namespace gc::backup {
@@ -58,12 +59,6 @@ Result<RunResult> run_backup(const RunOptions& options);
 
 // "20261127T031500Z" for a UTC time.
 std::string format_set_id(std::chrono::system_clock::time_point t);
-// RFC 3339 UTC with seconds: "2026-11-27T03:15:00Z".
-std::string format_utc(std::chrono::system_clock::time_point t);
-
-// Inverse of format_utc; nullopt for anything else.
-std::optional<std::chrono::sys_seconds> parse_utc(const std::string& text);
-
 // Directory of the PostgreSQL client tools matching a server's major version: Debian's
 // /usr/lib/postgresql/MAJOR/bin when present (pg_dump must not be older than the server), else
 // "" meaning the PATH.

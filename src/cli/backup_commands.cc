@@ -33,19 +33,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-int fail(const Globals& g, const Error& e, int code) {
-  if (g.json) {
-    std::printf(
-        "%s\n",
-        json({{"ok", false},
-              {"error", {{"code", std::string(errc_name(e.code))}, {"message", e.message}}}})
-            .dump(2)
-            .c_str());
-  }
-  std::fprintf(stderr, "groundctl: %s\n", e.message.c_str());
-  return code;
-}
-
 Result<config::Config> load(const Globals& g) {
   return config::load_config_or_error(g.config_path);
 }
@@ -105,20 +92,22 @@ void print_progress(const backup::Progress& p) {
 
 int cmd_backup_keygen(const Globals& g, const std::string& output) {
   if (output.empty()) {
-    return fail(g, Error{Errc::kInvalidArgument, "backup keygen needs -o FILE for the identity"},
-                kExitUsage);
+    return report_failure(
+        g, Error{Errc::kInvalidArgument, "backup keygen needs -o FILE for the identity"},
+        kExitUsage);
   }
   if (::access(output.c_str(), F_OK) == 0) {
-    return fail(g,
-                Error{Errc::kConflict, output + " already exists; a key is never overwritten "
-                                                "(move it away first, or pick another name)"},
-                kExitProblem);
+    return report_failure(
+        g,
+        Error{Errc::kConflict, output + " already exists; a key is never overwritten "
+                                        "(move it away first, or pick another name)"},
+        kExitProblem);
   }
   auto id = crypto::generate_identity();
-  if (!id) return fail(g, id.error(), kExitProblem);
+  if (!id) return report_failure(g, id.error(), kExitProblem);
   std::string text = crypto::format_identity_file(*id, std::chrono::system_clock::now());
   if (auto st = write_file_atomic(output, text, 0600); !st)
-    return fail(g, st.error(), kExitProblem);
+    return report_failure(g, st.error(), kExitProblem);
   std::string recipient = id->recipient().to_string();
   if (g.json) {
     std::printf("%s\n", json({{"ok", true},
@@ -139,21 +128,21 @@ int cmd_backup_keygen(const Globals& g, const std::string& output) {
 
 int cmd_backup_run(const Globals& g) {
   auto cfg = load(g);
-  if (!cfg) return fail(g, cfg.error(), kExitUsage);
+  if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
   auto options = backup::run_options_from_config(*cfg);
-  if (!options) return fail(g, options.error(), exit_code_for(options.error()));
+  if (!options) return report_failure(g, options.error(), exit_code_for(options.error()));
   auto catalog = backup::Catalog::open(cfg->server.state_dir);
-  if (!catalog) return fail(g, catalog.error(), kExitProblem);
+  if (!catalog) return report_failure(g, catalog.error(), kExitProblem);
   // A verification restore that dies must be an error on its pipe, not the end of this process.
   ::signal(SIGPIPE, SIG_IGN);
   options->groundctl_version = GC_VERSION;
   if (!g.json && ::isatty(STDERR_FILENO)) options->on_progress = print_progress;
-  std::string started = backup::format_utc(std::chrono::system_clock::now());
+  std::string started = format_utc(std::chrono::system_clock::now());
   auto result = backup::run_backup(*options);
-  auto now_text = [] { return backup::format_utc(std::chrono::system_clock::now()); };
+  auto now_text = [] { return format_utc(std::chrono::system_clock::now()); };
   if (!result) {
     (void)catalog->record_run({started, now_text(), false, "", result.error().message});
-    return fail(g, result.error(), kExitProblem);
+    return report_failure(g, result.error(), kExitProblem);
   }
   const backup::Manifest& m = result->manifest;
   bool verify_failed = m.verification.result == backup::VerifyResult::kFailed;
@@ -167,7 +156,7 @@ int cmd_backup_run(const Globals& g) {
         catalog->record_run({started, now_text(), !verify_failed, m.id,
                              verify_failed ? "verification failed: " + m.verification.detail : ""});
   }
-  if (!recorded) return fail(g, recorded.error(), kExitProblem);
+  if (!recorded) return report_failure(g, recorded.error(), kExitProblem);
 
   // The offsite copy: this set and any earlier one still pending.
   std::string upload_error;
@@ -230,13 +219,13 @@ int cmd_backup_run(const Globals& g) {
 
 int cmd_backup_list(const Globals& g) {
   auto cfg = load(g);
-  if (!cfg) return fail(g, cfg.error(), kExitUsage);
+  if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
   if (!cfg->backup) {
-    return fail(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
-                kExitUsage);
+    return report_failure(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
+                          kExitUsage);
   }
   auto sets = backup::list_local_sets(cfg->backup->repo);
-  if (!sets) return fail(g, sets.error(), kExitProblem);
+  if (!sets) return report_failure(g, sets.error(), kExitProblem);
   auto catalog = backup::Catalog::open(cfg->server.state_dir);
   std::map<std::string, backup::RemoteSet> remote;
   std::string remote_error;
@@ -254,7 +243,7 @@ int cmd_backup_list(const Globals& g) {
   std::vector<std::vector<std::string>> rows = {
       {"ID", "WHERE", "AGE", "SIZE", "VERIFIED", "OFFSITE", "ARTIFACTS"}};
   auto age_of = [](const std::optional<backup::Manifest>& m) -> std::string {
-    auto done = m ? backup::parse_utc(m->finished_at) : std::nullopt;
+    auto done = m ? parse_utc(m->finished_at) : std::nullopt;
     if (!done) return "-";
     return format_duration(
         std::chrono::duration_cast<Duration>(std::chrono::system_clock::now() - *done));
@@ -352,15 +341,15 @@ Result<Inventory> take_inventory(const config::Config& cfg, int& exit_code) {
 int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
                       const std::string& identity_file) {
   auto cfg = load(g);
-  if (!cfg) return fail(g, cfg.error(), kExitUsage);
+  if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
   if (!cfg->backup) {
-    return fail(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
-                kExitUsage);
+    return report_failure(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
+                          kExitUsage);
   }
   const std::string& repo = cfg->backup->repo;
   int code = kExitProblem;
   auto inv = take_inventory(*cfg, code);
-  if (!inv) return fail(g, inv.error(), code);
+  if (!inv) return report_failure(g, inv.error(), code);
   const std::vector<backup::LocalSet>* local = &inv->local;
   std::unique_ptr<storage::ObjectStore>& store = inv->store;
   std::map<std::string, backup::RemoteSet>& remote = inv->remote;
@@ -373,21 +362,22 @@ int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
   std::sort(ids.begin(), ids.end());
   if (!id.empty()) {
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
-      return fail(g, Error{Errc::kNotFound, "no backup set " + id + " (groundctl backup list)"},
-                  kExitUsage);
+      return report_failure(
+          g, Error{Errc::kNotFound, "no backup set " + id + " (groundctl backup list)"},
+          kExitUsage);
     }
     ids = {id};
   } else if (ids.empty()) {
-    return fail(g,
-                Error{Errc::kNotFound, "no backup sets in " + repo + " yet (groundctl backup run)"},
-                kExitUsage);
+    return report_failure(
+        g, Error{Errc::kNotFound, "no backup sets in " + repo + " yet (groundctl backup run)"},
+        kExitUsage);
   } else if (!all) {
     ids = {ids.back()};
   }
   std::optional<backup::RestoreContext> ctx;
   if (!identity_file.empty()) {
     auto c = restore_context(*cfg, identity_file);
-    if (!c) return fail(g, c.error(), exit_code_for(c.error()));
+    if (!c) return report_failure(g, c.error(), exit_code_for(c.error()));
     ctx.emplace(std::move(*c));
   }
   auto catalog = backup::Catalog::open(cfg->server.state_dir);
@@ -426,7 +416,7 @@ int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
     std::string drill = "-", rto = "-", age = "-";
     if (ctx && set && local_state == "ok") {
       auto d = backup::restore_drill(*ctx, *set, std::chrono::system_clock::now());
-      if (!d) return fail(g, d.error(), kExitProblem);
+      if (!d) return report_failure(g, d.error(), kExitProblem);
       drill = d->ok ? "passed" : "FAILED";
       rto = seconds_text(d->restore_seconds);
       age = format_duration(
@@ -438,8 +428,8 @@ int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
                     {"detail", d->detail}};
       if (!d->ok) all_ok = false;
       if (catalog) {
-        (void)catalog->record_drill({sid, backup::format_utc(std::chrono::system_clock::now()),
-                                     d->ok, d->restore_seconds, d->data_age_seconds, d->detail});
+        (void)catalog->record_drill({sid, format_utc(std::chrono::system_clock::now()), d->ok,
+                                     d->restore_seconds, d->data_age_seconds, d->detail});
       }
     }
     out.push_back(j);
@@ -456,24 +446,24 @@ int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
 
 int cmd_backup_restore(const Globals& g, const RestoreArgs& args) {
   auto cfg = load(g);
-  if (!cfg) return fail(g, cfg.error(), kExitUsage);
+  if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
   if (!cfg->backup) {
-    return fail(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
-                kExitUsage);
+    return report_failure(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
+                          kExitUsage);
   }
   auto ctx = restore_context(*cfg, args.identity_file);
-  if (!ctx) return fail(g, ctx.error(), exit_code_for(ctx.error()));
+  if (!ctx) return report_failure(g, ctx.error(), exit_code_for(ctx.error()));
   ::signal(SIGPIPE, SIG_IGN);
   auto set = backup::find_local_set(cfg->backup->repo, args.id);
   if (!set && set.error().code == Errc::kNotFound && cfg->backup->s3) {
     // Disaster recovery: this server has no local copy; bring the set back from offsite.
     auto store = backup::open_offsite(*cfg->backup->s3);
-    if (!store) return fail(g, store.error(), kExitProblem);
+    if (!store) return report_failure(g, store.error(), kExitProblem);
     set = backup::fetch_set(**store, cfg->backup->repo, args.id);
     if (set && !g.json)
       std::printf("fetched %s from %s\n", args.id.c_str(), (*store)->describe().c_str());
   }
-  if (!set) return fail(g, set.error(), exit_code_for(set.error()));
+  if (!set) return report_failure(g, set.error(), exit_code_for(set.error()));
   std::vector<const backup::Artifact*> dbs;
   const backup::Artifact* media = nullptr;
   for (const auto& a : set->manifest->artifacts) {
@@ -484,22 +474,23 @@ int cmd_backup_restore(const Globals& g, const RestoreArgs& args) {
   }
   if (args.db.empty() && !args.media_to.empty()) dbs.clear();  // Only the media asked for.
   if (!args.db.empty() && dbs.empty()) {
-    return fail(g, Error{Errc::kNotFound, "set " + args.id + " has no database " + args.db},
-                kExitUsage);
+    return report_failure(
+        g, Error{Errc::kNotFound, "set " + args.id + " has no database " + args.db}, kExitUsage);
   }
   if (!args.to.empty() && dbs.size() != 1) {
-    return fail(g, Error{Errc::kInvalidArgument, "--to needs --db NAME (one database)"},
-                kExitUsage);
+    return report_failure(g, Error{Errc::kInvalidArgument, "--to needs --db NAME (one database)"},
+                          kExitUsage);
   }
   if (!args.media_to.empty() && !media) {
-    return fail(g, Error{Errc::kNotFound, "set " + args.id + " has no media archive"}, kExitUsage);
+    return report_failure(g, Error{Errc::kNotFound, "set " + args.id + " has no media archive"},
+                          kExitUsage);
   }
   json out = {{"id", args.id}, {"databases", json::array()}};
   bool ok = true;
   for (const auto* a : dbs) {
     std::string into = args.to.empty() ? a->database : args.to;
     auto r = backup::restore_database(*ctx, *set, *a, into, args.force);
-    if (!r) return fail(g, r.error(), exit_code_for(r.error()));
+    if (!r) return report_failure(g, r.error(), exit_code_for(r.error()));
     out["databases"].push_back({{"database", r->database},
                                 {"into", r->into},
                                 {"seconds", r->seconds},
@@ -513,7 +504,7 @@ int cmd_backup_restore(const Globals& g, const RestoreArgs& args) {
   }
   if (!args.media_to.empty()) {
     auto n = backup::restore_media(*ctx, *set, *media, args.media_to, args.force);
-    if (!n) return fail(g, n.error(), exit_code_for(n.error()));
+    if (!n) return report_failure(g, n.error(), exit_code_for(n.error()));
     out["media"] = {{"into", args.media_to}, {"entries", *n}};
     if (!g.json) {
       std::printf("restored %llu media entries into %s\n", static_cast<unsigned long long>(*n),
@@ -527,16 +518,16 @@ int cmd_backup_restore(const Globals& g, const RestoreArgs& args) {
 
 int cmd_backup_prune(const Globals& g, bool dry_run) {
   auto cfg = load(g);
-  if (!cfg) return fail(g, cfg.error(), kExitUsage);
+  if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
   if (!cfg->backup) {
-    return fail(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
-                kExitUsage);
+    return report_failure(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
+                          kExitUsage);
   }
   const std::string& repo = cfg->backup->repo;
   // Without the offsite listing a decision could delete the newest verified set there.
   int code = kExitProblem;
   auto inv = take_inventory(*cfg, code);
-  if (!inv) return fail(g, inv.error(), code);
+  if (!inv) return report_failure(g, inv.error(), code);
   const std::vector<backup::LocalSet>* local = &inv->local;
   std::unique_ptr<storage::ObjectStore>& store = inv->store;
   std::map<std::string, backup::RemoteSet>& remote = inv->remote;
@@ -544,12 +535,12 @@ int cmd_backup_prune(const Globals& g, bool dry_run) {
   auto describe = [](const std::string& id, const std::optional<backup::Manifest>& m) {
     backup::BackupSetInfo i;
     i.id = id;
-    auto when = m ? backup::parse_utc(m->finished_at) : std::nullopt;
+    auto when = m ? parse_utc(m->finished_at) : std::nullopt;
     if (!when) {
       // No manifest: when the run started, from the id.
       std::string t = id.substr(0, 4) + "-" + id.substr(4, 2) + "-" + id.substr(6, 2) + "T" +
                       id.substr(9, 2) + ":" + id.substr(11, 2) + ":" + id.substr(13, 2) + "Z";
-      when = backup::parse_utc(t);
+      when = parse_utc(t);
     }
     i.completed = when.value_or(std::chrono::sys_seconds{});
     i.complete = m.has_value() && m->verification.result != backup::VerifyResult::kFailed;

@@ -7,6 +7,7 @@
 
 #include "cli/backup_commands.h"
 #include "cli/commands.h"
+#include "cli/deploy_commands.h"
 #include "cli/exit_codes.h"
 #include "daemon/daemon.h"
 
@@ -86,6 +87,17 @@ int run(int argc, char** argv) {
   backup_restore->add_flag("--force", restore_args.force,
                            "replace an existing database / extract into a non-empty directory");
 
+  std::string ref;
+  auto* deploy = app.add_subcommand(
+      "deploy", "build a release of [deploy].source beside the live one, switch when healthy");
+  deploy->add_option("ref", ref, "branch, tag or commit (default: the source's default branch)");
+  auto* rollback =
+      app.add_subcommand("rollback", "switch back to an earlier release and reload the service");
+  rollback->add_option("id", name, "release id (default: the one active before the current one)");
+  int release_rows = 20;
+  auto* releases = app.add_subcommand("releases", "deploy history and the active release");
+  releases->add_option("-n,--lines", release_rows, "history rows")->check(CLI::Range(1, 100000));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -110,6 +122,9 @@ int run(int argc, char** argv) {
   if (backup_verify->parsed()) return cmd_backup_verify(g, name, verify_all, file);
   if (backup_restore->parsed()) return cmd_backup_restore(g, restore_args);
   if (backup_prune->parsed()) return cmd_backup_prune(g, dry_run);
+  if (deploy->parsed()) return cmd_deploy(g, ref);
+  if (rollback->parsed()) return cmd_rollback(g, name);
+  if (releases->parsed()) return cmd_releases(g, release_rows);
   return kExitUsage;
 }
 

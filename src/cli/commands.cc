@@ -20,14 +20,6 @@ using json = nlohmann::json;
 
 void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
-int fail(const Globals& g, const Error& e, int code) {
-  if (g.json)
-    print_json({{"ok", false},
-                {"error", {{"code", std::string(errc_name(e.code))}, {"message", e.message}}}});
-  std::fprintf(stderr, "groundctl: %s\n", e.message.c_str());
-  return code;
-}
-
 std::string socket_path(const Globals& g) {
   return g.socket_path.empty() ? config::control_socket_path_lenient(g.config_path) : g.socket_path;
 }
@@ -41,7 +33,7 @@ std::optional<ControlClient> connect_or_hint(const Globals& g) {
     e.message = "daemon not reachable at " + path + " (" +
                 e.message.substr(e.message.rfind(": ") + 2) +
                 "); start it with `groundctl daemon` or `systemctl start groundctl`";
-    fail(g, e, kExitUnreachable);
+    report_failure(g, e, kExitUnreachable);
     return std::nullopt;
   }
   return std::move(*client);
@@ -53,7 +45,7 @@ int round_trip(const Globals& g, const json& request,
   auto client = connect_or_hint(g);
   if (!client) return kExitUnreachable;
   auto result = client->call(request);
-  if (!result) return fail(g, result.error(), exit_code_for(result.error()));
+  if (!result) return report_failure(g, result.error(), exit_code_for(result.error()));
   if (g.json) {
     print_json(*result);
   } else {
@@ -68,6 +60,14 @@ std::string uptime(std::int64_t ms) {
 }
 
 }  // namespace
+
+int report_failure(const Globals& g, const Error& e, int code) {
+  if (g.json)
+    print_json({{"ok", false},
+                {"error", {{"code", std::string(errc_name(e.code))}, {"message", e.message}}}});
+  std::fprintf(stderr, "groundctl: %s\n", e.message.c_str());
+  return code;
+}
 
 int cmd_check(const Globals& g) {
   auto outcome = config::load_config(g.config_path);
@@ -124,6 +124,18 @@ int cmd_status(const Globals& g) {
       if (b.contains("last_run") && !b["last_run"].value("ok", true)) {
         std::printf("  LAST RUN FAILED: %s\n", b["last_run"].value("error", "").c_str());
       }
+    }
+    if (r.contains("deploy") && r["deploy"].is_object()) {
+      const json& d = r["deploy"];
+      std::printf("\ndeploy: current %s",
+                  d["active"].is_string() ? d["active"].get<std::string>().c_str() : "(none)");
+      if (d.contains("last")) {
+        const json& l = d["last"];
+        std::printf("; last %s %s: %s", l.value("kind", "").c_str(), l.value("release", "").c_str(),
+                    l.value("result", "").c_str());
+        if (!l.value("error", "").empty()) std::printf(" (%s)", l.value("error", "").c_str());
+      }
+      std::printf("\n");
     }
   });
 }
@@ -214,7 +226,7 @@ int cmd_logs(const Globals& g, const std::string& name, int lines, bool follow) 
   if (!client) return kExitUnreachable;
   auto result =
       client->call({{"cmd", "logs"}, {"name", name}, {"lines", lines}, {"follow", follow}});
-  if (!result) return fail(g, result.error(), exit_code_for(result.error()));
+  if (!result) return report_failure(g, result.error(), exit_code_for(result.error()));
   if (g.json) {
     std::printf("%s\n", result->dump().c_str());
   } else {

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "base/error.h"
+
 namespace gc::cli {
 
 struct Globals {
@@ -11,6 +13,10 @@ struct Globals {
   std::string socket_path;  // Empty: derived from the config.
   bool json = false;
 };
+
+// Prints `e` on stderr (and as {"ok": false, "error": ...} on stdout with --json); returns
+// `code`.
+int report_failure(const Globals& g, const Error& e, int code);
 
 int cmd_check(const Globals& g);
 int cmd_status(const Globals& g);

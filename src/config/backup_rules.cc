@@ -49,43 +49,6 @@ bool path_contains(std::string_view a, std::string_view b) {
   return b.size() > a.size() && b.substr(0, a.size()) == a && b[a.size()] == '/';
 }
 
-// The table at `key` of `root` (a top-level section), or nullptr after reporting a non-table.
-const Node* section(Checker& checker, const Node& root, std::string_view key) {
-  const Member* m = root.find(key);
-  if (!m) return nullptr;
-  if (m->value.kind != Node::Kind::kTable) {
-    TableReader top(checker, root, "", "", "");
-    top.type_error(m->value, key, "table ([" + std::string(key) + "])");
-    return nullptr;
-  }
-  return &m->value;
-}
-
-void missing(TableReader& r, std::string_view key, std::string_view example) {
-  r.checker().error(r.table().pos, "missing required key " + in_quotes(r.label(key)) + " (e.g. " +
-                                       std::string(example) + ")");
-}
-
-// An array of strings under `key`; reports a non-array and non-string items (skipping them).
-// Returns false when the key is absent or not an array.
-bool string_items(TableReader& r, std::string_view key, std::string_view example,
-                  std::vector<const Node*>& out) {
-  const Node* v = r.get(key);
-  if (!v) return false;
-  if (v->kind != Node::Kind::kArray) {
-    r.type_error(*v, key, "array of strings such as " + std::string(example));
-    return false;
-  }
-  for (const Node& item : v->items) {
-    if (item.kind != Node::Kind::kString) {
-      r.type_error(item, key, "string");
-      continue;
-    }
-    out.push_back(&item);
-  }
-  return true;
-}
-
 // Decimal 1..65535, digits only.
 bool is_port(std::string_view text) {
   if (text.empty() || text.size() > 5) return false;

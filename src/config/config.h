@@ -140,6 +140,50 @@ struct BackupConfig {
   bool operator==(const BackupConfig&) const = default;
 };
 
+// [deploy]: releases of one service, built side by side and switched when healthy.
+struct DeployHealth {
+  std::string http;  // Full URL; empty: `path` on the service's first listen address.
+  std::string path;  // "/health"; empty with `http` empty: only instance state is watched.
+  Duration watch = std::chrono::seconds(30);    // How long the new release must stay healthy.
+  Duration interval = std::chrono::seconds(1);  // Between probes.
+  Duration timeout = std::chrono::seconds(5);   // One probe.
+  bool operator==(const DeployHealth&) const = default;
+};
+
+struct DeployConfig {
+  std::string service;  // A [[service]] whose cwd is root/current or below it.
+  std::string source;   // git URL or local path.
+  std::string subdir;   // The app inside the repository; empty: the repository root.
+  std::string root;     // Absolute: releases/ID, shared/, current -> releases/ID.
+  // Linked from root/shared/ into the release's app dir. An entry ending in "/" is a directory,
+  // created when missing; any other must exist in shared/ before a deploy.
+  std::vector<std::string> shared;
+  std::vector<std::vector<std::string>>
+      build;  // argv lists, in the app dir, as the service's user.
+  std::vector<std::vector<std::string>> migrate;  // Same; after build, before the switch.
+  bool backup_before_migrate = true;              // Needs [backup] when migrate is non-empty.
+  DeployHealth health;
+  int keep = 5;  // Releases kept on disk (>= 2); never the active or previous one.
+  bool operator==(const DeployConfig&) const = default;
+};
+
+// [[notify]]: where alerts go. The monitor's rules will use these too; today deploys raise
+// their alerts through them.
+enum class NotifyType {
+  kWebhook,  // POST of the Alertmanager webhook payload (JSON) to `url`.
+  kExec,     // `command` with the same payload on stdin.
+};
+
+struct NotifyConfig {
+  std::string name;  // "webhook-1" when not given; used in messages (a URL may hold a token).
+  NotifyType type = NotifyType::kWebhook;
+  std::string url;                   // kWebhook: http(s)://... Never logged: it may be secret.
+  std::vector<std::string> command;  // kExec: argv.
+  bool send_resolved = true;
+  Duration timeout = std::chrono::seconds(10);  // One delivery attempt.
+  bool operator==(const NotifyConfig&) const = default;
+};
+
 struct Config {
   std::string path;  // The file it was loaded from.
   ServerConfig server;
@@ -149,6 +193,8 @@ struct Config {
   // Set when the file has [backup]. Then its databases are postgres->databases (if [postgres]
   // is there) and it has at least one database or one path.
   std::optional<BackupConfig> backup;
+  std::optional<DeployConfig> deploy;  // Set when the file has [deploy].
+  std::vector<NotifyConfig> notify;
 
   const ServiceConfig* find_service(std::string_view name) const {
     for (const auto& s : services) {

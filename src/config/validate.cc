@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // config/validate.cc: the top level, [server] and [http], and the checks across services.
-// [postgres] and [backup] are in backup_rules.cc.
+// [postgres] and [backup] are in backup_rules.cc, [deploy] in deploy_rules.cc.
 #include "config/detail/validate.h"
 
 #include <grp.h>
@@ -19,9 +19,9 @@ namespace gc::config::detail {
 namespace {
 
 constexpr std::string_view kTopLevelKeys[] = {
-    "server", "http", "service", "postgres", "backup",
+    "server", "http", "service", "postgres", "backup", "deploy", "notify",
     // Reserved for later issues: accepted, not interpreted.
-    "monitor", "alert", "notify", "nginx", "tls", "firewall", "ssh", "deploy"};
+    "monitor", "alert", "nginx", "tls", "firewall", "ssh"};
 constexpr std::string_view kServerKeys[] = {"name", "state_dir", "log_dir", "runtime_dir",
                                             "admin_group"};
 constexpr std::string_view kHttpKeys[] = {"listen", "token_file"};
@@ -204,6 +204,8 @@ Config build_config(Checker& checker, const Node& root) {
   check_duplicate_names(checker, config.services, sites);
   check_listen_conflicts(checker, config.services, sites, http);
   read_backup_sections(checker, root, config);
+  read_deploy_section(checker, root, config);
+  read_notify_sections(checker, root, config);
   return config;
 }
 

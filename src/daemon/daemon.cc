@@ -20,6 +20,7 @@
 #include "config/loader.h"
 #include "daemon/backup_scheduler.h"
 #include "daemon/handlers.h"
+#include "deploy/deployer.h"
 
 namespace gc::daemon {
 namespace {
@@ -85,6 +86,25 @@ int run(const std::string& config_path) {
       io, exe_len > 0 ? std::string(exe, static_cast<size_t>(exe_len)) : "groundctl",
       state.config.path, state.config.server.log_dir);
   state.backup_status = [&backups] { return backups.status_json(); };
+  state.deploy_status = [&state]() -> json {
+    if (!state.config.deploy) return nullptr;
+    // Small indexed reads of the state store: cheap enough for the loop thread.
+    auto view = deploy::list_releases(state.config, 1);
+    if (!view) return {{"error", view.error().message}};
+    json j = {{"active", view->active ? json(*view->active) : json()},
+              {"releases_on_disk", view->on_disk.size()}};
+    if (!view->history.empty()) {
+      const auto& r = view->history.front();
+      j["last"] = {{"kind", r.kind},
+                   {"release", r.release},
+                   {"ref", r.ref},
+                   {"result", r.result},
+                   {"error", r.error},
+                   {"started_at", r.started_at},
+                   {"finished_at", r.finished_at}};
+    }
+    return j;
+  };
   std::string socket_path = state.config.server.runtime_dir + "/control.sock";
   bool reloading = false;
   state.reload_config = [&](std::function<void(json)> reply) {

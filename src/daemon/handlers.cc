@@ -204,6 +204,7 @@ void handle_request(DaemonState& state, const json& request,
                   {"started_ms", unix_ms(state.started)},
                   {"services", services}};
     if (state.backup_status) reply["backup"] = state.backup_status();
+    if (state.deploy_status) reply["deploy"] = state.deploy_status();
     session->send(ok_response(reply));
   } else if (cmd == "ps") {
     session->send(ok_response(instances_json(*state.supervisor)));

@@ -20,6 +20,7 @@ struct DaemonState {
   bool stopping = false;  // SIGTERM received: no more starts, reloads or config changes.
   // Scheduled backups: next run, a run in progress, the last outcome (status_json()).
   std::function<nlohmann::json()> backup_status;
+  std::function<nlohmann::json()> deploy_status;  // Null when there is no [deploy].
   // Re-reads the config file and applies it; replies with the diff or the diagnostics.
   std::function<void(std::function<void(nlohmann::json)>)> reload_config;
 };

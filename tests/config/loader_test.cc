@@ -189,13 +189,10 @@ TEST(ConfigLoader, AcceptsReservedSectionsWithoutInterpretingThem) {
   LoadOutcome outcome = load(R"([monitor]
 [[alert]]
 name = "a"
-[[notify]]
-kind = "email"
 [nginx]
 [tls]
 [firewall]
 [ssh]
-[deploy]
 whatever = { nested = true }
 )");
   EXPECT_TRUE(outcome.config) << dump(outcome);

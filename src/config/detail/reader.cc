@@ -257,4 +257,38 @@ std::string in_quotes(std::string_view text) {
   return out;
 }
 
+const Node* section(Checker& checker, const Node& root, std::string_view key) {
+  const Member* m = root.find(key);
+  if (!m) return nullptr;
+  if (m->value.kind != Node::Kind::kTable) {
+    TableReader top(checker, root, "", "", "");
+    top.type_error(m->value, key, "table ([" + std::string(key) + "])");
+    return nullptr;
+  }
+  return &m->value;
+}
+
+void missing(TableReader& r, std::string_view key, std::string_view example) {
+  r.checker().error(r.table().pos, "missing required key " + in_quotes(r.label(key)) + " (e.g. " +
+                                       std::string(example) + ")");
+}
+
+bool string_items(TableReader& r, std::string_view key, std::string_view example,
+                  std::vector<const Node*>& out) {
+  const Node* v = r.get(key);
+  if (!v) return false;
+  if (v->kind != Node::Kind::kArray) {
+    r.type_error(*v, key, "array of strings such as " + std::string(example));
+    return false;
+  }
+  for (const Node& item : v->items) {
+    if (item.kind != Node::Kind::kString) {
+      r.type_error(item, key, "string");
+      continue;
+    }
+    out.push_back(&item);
+  }
+  return true;
+}
+
 }  // namespace gc::config::detail

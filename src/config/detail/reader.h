@@ -82,6 +82,16 @@ class TableReader {
   std::string where_;
 };
 
+// The table at `key` of `root` (a top-level section such as [backup]), or nullptr when absent
+// or after reporting a non-table.
+const Node* section(Checker& checker, const Node& root, std::string_view key);
+// Reports a missing required key of `r`'s table, with an example of it.
+void missing(TableReader& r, std::string_view key, std::string_view example);
+// The string items of the array at `key`, reporting a non-array and non-string items (which are
+// skipped). Returns false when the key is absent or not an array.
+bool string_items(TableReader& r, std::string_view key, std::string_view example,
+                  std::vector<const Node*>& out);
+
 // Resolves `path` against `base_dir` unless it is absolute; lexically normalised.
 std::string resolve_path(std::string_view path, std::string_view base_dir);
 

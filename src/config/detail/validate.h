@@ -32,6 +32,13 @@ ServiceConfig read_service(Checker& checker, const Node& table, int index, Servi
 // (config/backup_rules.cc). Reads no file: password and credential files may be root-only.
 void read_backup_sections(Checker& checker, const Node& root, Config& config);
 
+// Reads [deploy] into `config` and checks it against the services and [backup] already read
+// (config/deploy_rules.cc).
+void read_deploy_section(Checker& checker, const Node& root, Config& config);
+
+// Reads the [[notify]] tables into `config` (config/notify_rules.cc).
+void read_notify_sections(Checker& checker, const Node& root, Config& config);
+
 // Whether `name` is an existing user (getpwnam_r). Sets `error` when the lookup itself failed.
 bool user_exists(const std::string& name, std::string& error);
 // Whether `name` is an existing group (getgrnam_r). Sets `error` when the lookup itself failed.

@@ -13,84 +13,14 @@
 
 #include <curl/curl.h>
 
-#include "base/dynamic_library.h"
-
+#include "storage/libcurl.h"
 #include "storage/s3_protocol.h"
 
 namespace gc::storage::detail {
 namespace {
 
-// libcurl, loaded on first use: see base/dynamic_library.h for why it is not linked.
-struct LibCurl {
-  DynamicLibrary lib;
-  decltype(&::curl_global_init) global_init = nullptr;
-  decltype(&::curl_easy_init) easy_init = nullptr;
-  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
-  decltype(&::curl_easy_reset) easy_reset = nullptr;
-  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
-  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
-  decltype(&::curl_easy_perform) easy_perform = nullptr;
-  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
-  decltype(&::curl_slist_append) slist_append = nullptr;
-  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
-};
-
-std::optional<LibCurl>& libcurl_slot() {
-  static std::optional<LibCurl> api;
-  return api;
-}
-
-// Only valid after curl_global_once() succeeded, which every request path calls first.
-const LibCurl& curl_api() { return *libcurl_slot(); }
-
-struct CurlFree {
-  void operator()(CURL* c) const { curl_api().easy_cleanup(c); }
-};
-struct SlistFree {
-  void operator()(curl_slist* l) const { curl_api().slist_free_all(l); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlFree>;
-using SlistPtr = std::unique_ptr<curl_slist, SlistFree>;
-
 // Error bodies are a few hundred bytes; a misbehaving server must not make us buffer more.
 constexpr std::size_t kMaxBufferedBody = 1 << 20;
-
-Status curl_global_once() {
-  // curl_global_init is not thread-safe on every build; do it once, before any handle exists.
-  static std::once_flag once;
-  static CURLcode rc = CURLE_OK;
-  static std::optional<Error> load_error;
-  std::call_once(once, [] {
-    auto lib = DynamicLibrary::open("libcurl.so.4", "libcurl4");
-    if (!lib) {
-      load_error = lib.error();
-      return;
-    }
-    LibCurl c{std::move(*lib)};
-    Status st = c.lib.bind("curl_global_init", c.global_init);
-    if (st) st = c.lib.bind("curl_easy_init", c.easy_init);
-    if (st) st = c.lib.bind("curl_easy_cleanup", c.easy_cleanup);
-    if (st) st = c.lib.bind("curl_easy_reset", c.easy_reset);
-    if (st) st = c.lib.bind("curl_easy_setopt", c.easy_setopt);
-    if (st) st = c.lib.bind("curl_easy_getinfo", c.easy_getinfo);
-    if (st) st = c.lib.bind("curl_easy_perform", c.easy_perform);
-    if (st) st = c.lib.bind("curl_easy_strerror", c.easy_strerror);
-    if (st) st = c.lib.bind("curl_slist_append", c.slist_append);
-    if (st) st = c.lib.bind("curl_slist_free_all", c.slist_free_all);
-    if (!st) {
-      load_error = st.error();
-      return;
-    }
-    rc = c.global_init(CURL_GLOBAL_DEFAULT);
-    libcurl_slot().emplace(std::move(c));
-  });
-  if (load_error) return tl::unexpected(*load_error);
-  if (rc != CURLE_OK) {
-    return make_error(Errc::kInternal, std::string("libcurl initialisation failed: ") +
-                                           curl_api().easy_strerror(rc));
-  }
-  return ok();
-}
 
 Errc errc_for_curl(CURLcode rc) {
   switch (rc) {
@@ -289,7 +219,7 @@ S3Http& S3Http::operator=(S3Http&&) noexcept = default;
 S3Http::~S3Http() = default;
 
 Result<S3Http> S3Http::create(HttpOptions options) {
-  GC_TRY(curl_global_once());
+  GC_TRY(load_libcurl());
   auto state = std::make_unique<State>();
   state->curl.reset(curl_api().easy_init());
   if (!state->curl) return make_error(Errc::kInternal, "curl_easy_init failed");
