@@ -63,10 +63,10 @@ std::vector<std::string> git_environment() {
 std::string probe(const std::string& url, Duration timeout) {
   if (url.empty()) return "";
   boost::asio::io_context io;
-  bool healthy = false;
-  supervisor::start_http_probe(io, url, timeout, [&](bool ok) { healthy = ok; });
+  std::string problem;
+  supervisor::start_http_check(io, url, timeout, [&](std::string p) { problem = std::move(p); });
   io.run();
-  return healthy ? "" : "GET " + url + " did not answer 2xx within " + format_duration(timeout);
+  return problem.empty() ? "" : "GET " + url + ": " + problem;
 }
 
 // The service's user and its build environment: what the service itself would get, minus
@@ -106,11 +106,14 @@ Result<BuildIdentity> build_identity(const config::ServiceConfig& svc, DeployLog
 // Removes releases beyond `keep`, never `active` or `previous`. Failures are noted, not fatal:
 // an old release left on disk harms nothing.
 std::vector<std::string> prune(const ReleaseRoot& root, int keep, const std::string& active,
-                               const std::string& previous, DeployLog& log) {
+                               const std::string& previous, History& history, DeployLog& log) {
   std::vector<std::string> removed;
   auto on_disk = root.list();
-  if (!on_disk) return removed;
-  for (const auto& id : releases_to_prune(*on_disk, active, previous, keep)) {
+  auto switches = history.switches();
+  if (!on_disk || !switches) return removed;  // Unsure what is what: remove nothing.
+  std::vector<std::string> went_live;
+  for (const auto& s : *switches) went_live.push_back(s.release);
+  for (const auto& id : releases_to_prune(*on_disk, active, previous, keep, went_live)) {
     Status st = root.remove(id);
     if (st) {
       removed.push_back(id);
@@ -171,7 +174,7 @@ class Deploy {
       unique = id + "-" + std::to_string(n);
     }
     out_.release = unique;
-    (void)history_.set_release(seq_, out_.release, out_.commit);
+    (void)history_.set_release(seq_, out_.release, out_.commit, out_.ref);
     log_.note("release " + out_.release + ": " + out_.ref + " at " + out_.commit);
 
     std::string dir = root_.release_dir(out_.release);
@@ -243,7 +246,7 @@ class Deploy {
     auto reason = watch();
     if (reason) return roll_back(*reason);
     log_.note("release " + out_.release + " is live and healthy");
-    out_.pruned = prune(root_, cfg_.keep, out_.release, out_.previous, log_);
+    out_.pruned = prune(root_, cfg_.keep, out_.release, out_.previous, history_, log_);
     return finish("ok", "");
   }
 
@@ -393,12 +396,12 @@ Result<DeployOutcome> run_deploy(const DeployRequest& request, ServiceControl& c
   GC_ASSIGN_OR_RETURN(History history, History::open(config.server.state_dir));
   (void)history.mark_interrupted();
   ReleaseRoot root(cfg.root);
-  GC_TRY(root.prepare());
-  GC_ASSIGN_OR_RETURN(std::optional<std::string> active, root.active());
   std::string missing = root.missing_shared(cfg.shared);
   if (!missing.empty()) return make_error(Errc::kInvalidConfig, missing);
+  GC_ASSIGN_OR_RETURN(std::optional<std::string> active, root.active());
   // Before any work: the daemon must run this service, or the switch could not take effect.
   GC_TRY(control.describe(cfg.service));
+  GC_TRY(root.prepare());
 
   auto wall = std::chrono::system_clock::now();
   auto started = Clock::now();

@@ -78,11 +78,12 @@ Status History::finish(std::int64_t seq, const std::string& result, const std::s
   return q.run();
 }
 
-Status History::set_release(std::int64_t seq, const std::string& release,
-                            const std::string& commit) {
-  GC_ASSIGN_OR_RETURN(store::Statement q,
-                      db_.prepare("UPDATE deploys SET release = ?, commit_sha = ? WHERE seq = ?"));
-  q.bind(1, release).bind(2, commit).bind(3, seq);
+Status History::set_release(std::int64_t seq, const std::string& release, const std::string& commit,
+                            const std::string& ref) {
+  GC_ASSIGN_OR_RETURN(
+      store::Statement q,
+      db_.prepare("UPDATE deploys SET release = ?, commit_sha = ?, ref = ? WHERE seq = ?"));
+  q.bind(1, release).bind(2, commit).bind(3, ref).bind(4, seq);
   return q.run();
 }
 

@@ -44,7 +44,9 @@ class History {
   // Records how it ended.
   Status finish(std::int64_t seq, const std::string& result, const std::string& error,
                 const std::string& finished_at, std::int64_t duration_ms);
-  Status set_release(std::int64_t seq, const std::string& release, const std::string& commit);
+  // Once the ref is resolved (a deploy of the default branch records the branch's name).
+  Status set_release(std::int64_t seq, const std::string& release, const std::string& commit,
+                     const std::string& ref);
   Status set_backup(std::int64_t seq, const std::string& set_id);
   // Rows still "running" become "interrupted" (call under the deploy lock). Returns how many.
   Result<int> mark_interrupted();

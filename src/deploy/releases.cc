@@ -47,21 +47,21 @@ bool is_release_id(std::string_view name) {
 
 std::vector<std::string> releases_to_prune(std::vector<std::string> on_disk,
                                            const std::string& active, const std::string& previous,
-                                           int keep) {
+                                           int keep, const std::vector<std::string>& went_live) {
   std::sort(on_disk.begin(), on_disk.end(), std::greater<>());
   std::vector<std::string> out;
-  int kept = 0;
+  int room = keep;
   for (const auto& id : on_disk) {
-    if (id == active || id == previous) {
-      ++kept;  // Always kept, and counted: keep = 2 keeps just these two.
+    if (id == active || id == previous) --room;  // Always kept, and counted.
+  }
+  for (const auto& id : on_disk) {
+    if (id == active || id == previous) continue;
+    if (contains(went_live, id) && room > 0) {
+      --room;  // Newest first: the newest good releases fill what is left of `keep`.
       continue;
     }
     out.push_back(id);
   }
-  // The newest non-protected ones fill what is left of `keep`.
-  int room = std::max(0, keep - kept);
-  if (room >= static_cast<int>(out.size())) return {};
-  out.erase(out.begin(), out.begin() + room);
   return out;
 }
 

@@ -19,11 +19,13 @@ std::string make_release_id(std::chrono::system_clock::time_point started, std::
 // tells two releases of one second apart. Other entries of releases/ are never touched.
 bool is_release_id(std::string_view name);
 
-// The releases to delete: all but the `keep` newest of `on_disk` (any order), never `active` or
-// `previous` (either may be empty). Returned newest first.
+// The releases to delete, newest first: every release of `on_disk` (any order) that never went
+// live (a failed or rolled-back deploy, an interrupted one), then all but the `keep` newest of
+// those in `went_live`. Never `active` or `previous` (either may be empty), which count
+// towards `keep`.
 std::vector<std::string> releases_to_prune(std::vector<std::string> on_disk,
                                            const std::string& active, const std::string& previous,
-                                           int keep);
+                                           int keep, const std::vector<std::string>& went_live);
 
 // One switch of `current` that took effect and stayed: a successful deploy or rollback.
 struct Switch {

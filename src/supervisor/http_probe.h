@@ -22,4 +22,9 @@ using config::parse_http_url;
 void start_http_probe(boost::asio::io_context& io, const std::string& url, Duration timeout,
                       std::function<void(bool)> done);
 
+// The same check, reporting why it failed: `done("")` when healthy, else a short reason
+// ("answered HTTP 503", "connect: Connection refused", "no answer within 5s").
+void start_http_check(boost::asio::io_context& io, const std::string& url, Duration timeout,
+                      std::function<void(std::string)> done);
+
 }  // namespace gc::supervisor

@@ -33,14 +33,23 @@ TEST(ReleaseId, SortsByTimeAndNamesTheCommit) {
 
 TEST(Prune, KeepsTheNewestAndAlwaysActiveAndPrevious) {
   std::vector<std::string> disk = {"3", "5", "1", "4", "2"};
-  EXPECT_EQ(releases_to_prune(disk, "5", "4", 3), (std::vector<std::string>{"2", "1"}));
+  std::vector<std::string> live = disk;
+  EXPECT_EQ(releases_to_prune(disk, "5", "4", 3, live), (std::vector<std::string>{"2", "1"}));
   // After a rollback to an old release, it and the one rolled back from both stay.
-  EXPECT_EQ(releases_to_prune(disk, "1", "5", 3), (std::vector<std::string>{"3", "2"}));
-  EXPECT_EQ(releases_to_prune(disk, "2", "1", 2), (std::vector<std::string>{"5", "4", "3"}));
-  EXPECT_TRUE(releases_to_prune(disk, "5", "4", 5).empty());
-  EXPECT_TRUE(releases_to_prune({}, "", "", 2).empty());
+  EXPECT_EQ(releases_to_prune(disk, "1", "5", 3, live), (std::vector<std::string>{"3", "2"}));
+  EXPECT_EQ(releases_to_prune(disk, "2", "1", 2, live), (std::vector<std::string>{"5", "4", "3"}));
+  EXPECT_TRUE(releases_to_prune(disk, "5", "4", 5, live).empty());
+  EXPECT_TRUE(releases_to_prune({}, "", "", 2, {}).empty());
   // No active release (nothing deployed yet): only the count applies.
-  EXPECT_EQ(releases_to_prune(disk, "", "", 2), (std::vector<std::string>{"3", "2", "1"}));
+  EXPECT_EQ(releases_to_prune(disk, "", "", 2, live), (std::vector<std::string>{"3", "2", "1"}));
+}
+
+TEST(Prune, ReleasesThatNeverWentLiveGoFirstAndDoNotCount) {
+  // 4 was rolled back (never live), 2 was a build left by an interrupted deploy.
+  std::vector<std::string> disk = {"1", "2", "3", "4", "5"};
+  std::vector<std::string> live = {"1", "3", "5"};
+  EXPECT_EQ(releases_to_prune(disk, "5", "3", 3, live), (std::vector<std::string>{"4", "2"}));
+  EXPECT_EQ(releases_to_prune(disk, "5", "3", 2, live), (std::vector<std::string>{"4", "2", "1"}));
 }
 
 TEST(RollbackTarget, GoesToWhatWasActiveBeforeAndTogglesBack) {

@@ -352,6 +352,32 @@ TEST(HttpProbe, SilentServerTimesOut) {
   EXPECT_LT(run.elapsed, seconds(5));
 }
 
+// The reason start_http_check gives, for the deploy health watch's messages.
+std::string check_reason(const std::string& url, Duration timeout) {
+  boost::asio::io_context io;
+  std::string reason = "(not called)";
+  start_http_check(io, url, timeout, [&](std::string r) { reason = std::move(r); });
+  io.run_for(seconds(20));
+  return reason;
+}
+
+TEST(HttpCheck, SaysWhyAProbeFailed) {
+  TinyHttpServer ok(answer(k200));
+  EXPECT_EQ(check_reason(ok.url(), seconds(5)), "");
+  TinyHttpServer unavailable(answer(k503));
+  EXPECT_EQ(check_reason(unavailable.url(), seconds(5)), "answered HTTP 503");
+  TinyHttpServer ssh(answer("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"));
+  EXPECT_EQ(check_reason(ssh.url(), seconds(5)), "not an HTTP answer");
+  TinyHttpServer::Options o;
+  o.hold = true;
+  TinyHttpServer silent(o);
+  EXPECT_EQ(check_reason(silent.url(), milliseconds(200)), "no answer within 200ms");
+  const int port = closed_port();
+  ASSERT_GT(port, 0);
+  std::string refused = check_reason("http://127.0.0.1:" + std::to_string(port) + "/", seconds(5));
+  EXPECT_EQ(refused.rfind("connect: ", 0), 0u) << refused;
+}
+
 TEST(HttpProbe, SendsAGetForTheTarget) {
   TinyHttpServer server(answer(k200));
   ProbeRun run = run_probe(server.url("/health?deep=1"), seconds(5));
