@@ -59,12 +59,6 @@ Error failure(const std::string& what, const ExitStatus& st, const std::string& 
                                    (lines.empty() ? std::string() : "; its last output: " + lines));
 }
 
-Status finish(ChildProcess& child, const std::string& what, const std::string& tail) {
-  GC_ASSIGN_OR_RETURN(ExitStatus st, child.wait());
-  if (st.success()) return ok();
-  return failure(what, st, tail);
-}
-
 Result<ChildProcess> spawn(const Step& step, int out_fd, int err_fd) {
   SpawnOptions o;
   o.argv = step.argv;
@@ -79,6 +73,24 @@ Result<ChildProcess> spawn(const Step& step, int out_fd, int err_fd) {
   auto child = ChildProcess::spawn(o);
   if (!child) return child.error().with_context(step.what);
   return child;
+}
+
+// Runs `step` to its end with stderr (and stdout too when `out_fd` is -1) pumped into `log`.
+// Fills status and output_tail of the result.
+Result<Captured> run_piped(const Step& step, int out_fd, DeployLog& log,
+                           const std::atomic<bool>* cancel) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return make_error(Errc::kIo, std::string("pipe: ") + std::strerror(errno));
+  }
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  GC_ASSIGN_OR_RETURN(ChildProcess child,
+                      spawn(step, out_fd >= 0 ? out_fd : write_end.get(), write_end.get()));
+  write_end.reset();  // Only the child holds the write end now: EOF when it (and its group) exit.
+  Captured c;
+  GC_TRY(pump(read_end.get(), child, log, c.output_tail, cancel, step.what));
+  GC_ASSIGN_OR_RETURN(c.status, child.wait());
+  return c;
 }
 
 }  // namespace
@@ -103,32 +115,16 @@ void DeployLog::write(std::string_view data) {
 }
 
 Status run_step(const Step& step, DeployLog& log, const std::atomic<bool>* cancel) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return make_error(Errc::kIo, std::string("pipe: ") + std::strerror(errno));
-  }
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
-  GC_ASSIGN_OR_RETURN(ChildProcess child, spawn(step, write_end.get(), write_end.get()));
-  write_end.reset();
-  std::string tail;
-  GC_TRY(pump(read_end.get(), child, log, tail, cancel, step.what));
-  return finish(child, step.what, tail);
+  GC_ASSIGN_OR_RETURN(Captured c, run_piped(step, -1, log, cancel));
+  if (!c.status.success()) return failure(step.what, c.status, c.output_tail);
+  return ok();
 }
 
 Result<Captured> run_collect(const Step& step, DeployLog& log, const std::atomic<bool>* cancel) {
   int mem = ::memfd_create("groundctl-capture", MFD_CLOEXEC);
   if (mem < 0) return make_error(Errc::kIo, std::string("memfd: ") + std::strerror(errno));
   UniqueFd out(mem);
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return make_error(Errc::kIo, std::string("pipe: ") + std::strerror(errno));
-  }
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
-  GC_ASSIGN_OR_RETURN(ChildProcess child, spawn(step, out.get(), write_end.get()));
-  write_end.reset();
-  Captured c;
-  GC_TRY(pump(read_end.get(), child, log, c.output_tail, cancel, step.what));
-  GC_ASSIGN_OR_RETURN(c.status, child.wait());
+  GC_ASSIGN_OR_RETURN(Captured c, run_piped(step, out.get(), log, cancel));
   char buf[16384];
   off_t at = 0;
   while (c.out.size() < kMaxCapture) {
