@@ -17,13 +17,46 @@
 
 #include "base/unique_fd.h"
 #include "config/diff.h"
+#include "config/listen_address.h"
 #include "config/loader.h"
 #include "daemon/backup_scheduler.h"
 #include "daemon/handlers.h"
+#include "daemon/metrics.h"
 #include "deploy/deployer.h"
+#include "http/server.h"
 
 namespace gc::daemon {
 namespace {
+
+// Binds [http].listen and serves /metrics and /healthz. Errors: an unreadable token file, the
+// bind.
+Status start_http(boost::asio::io_context& io, DaemonState& state,
+                  std::shared_ptr<http::Server>& out) {
+  GC_ASSIGN_OR_RETURN(config::ListenAddress listen,
+                      config::parse_listen_address(state.config.http.listen));
+  std::string token;
+  if (!state.config.http.token_file.empty()) {
+    GC_ASSIGN_OR_RETURN(token, read_file(state.config.http.token_file));
+    while (!token.empty() &&
+           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+      token.pop_back();
+    }
+    if (token.empty()) {
+      return make_error(Errc::kInvalidConfig,
+                        "http.token_file " + state.config.http.token_file + " is empty");
+    }
+  }
+  GC_ASSIGN_OR_RETURN(
+      out, http::Server::start(io, listen, std::move(token), [&state](const http::Request& r) {
+        std::string path = r.target.substr(0, r.target.find('?'));
+        if (path == "/metrics") {
+          return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", scrape(state)};
+        }
+        if (path == "/healthz") return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
+        return http::Response{404, "text/plain; charset=utf-8", "not found\n"};
+      }));
+  return ok();
+}
 
 using json = nlohmann::json;
 
@@ -150,6 +183,19 @@ int run(const std::string& config_path) {
   }
   spdlog::info("groundctl daemon {} started: config {}, control socket {}", ::getpid(),
                state.config.path, socket_path);
+  // The HTTP endpoint is for watching: a failure to serve it is reported, and supervision goes
+  // on without it.
+  std::shared_ptr<http::Server> http_server;
+  std::string http_error;
+  if (auto st = start_http(io, state, http_server); !st) {
+    http_error = st.error().message;
+    spdlog::error("HTTP endpoint not started: {}", http_error);
+  } else {
+    spdlog::info("HTTP endpoint on http://{}/ (/metrics, /healthz)", http_server->bound_address());
+  }
+  state.http_status = [&http_server, &http_error]() -> json {
+    return {{"listen", http_server ? http_server->bound_address() : ""}, {"error", http_error}};
+  };
   bool& stopping = state.stopping;
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void()> wait_signal = [&] {
@@ -167,6 +213,7 @@ int run(const std::string& config_path) {
         spdlog::info("{}: stopping every service", signo == SIGTERM ? "SIGTERM" : "SIGINT");
         notify_systemd("STOPPING=1");
         backups.stop();
+        if (http_server) http_server->stop();
         sup.stop_all([&](Status) {
           spdlog::info("all services stopped; exiting");
           io.stop();

@@ -205,6 +205,7 @@ void handle_request(DaemonState& state, const json& request,
                   {"services", services}};
     if (state.backup_status) reply["backup"] = state.backup_status();
     if (state.deploy_status) reply["deploy"] = state.deploy_status();
+    if (state.http_status) reply["http"] = state.http_status();
     session->send(ok_response(reply));
   } else if (cmd == "ps") {
     session->send(ok_response(instances_json(*state.supervisor)));

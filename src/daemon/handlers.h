@@ -21,6 +21,7 @@ struct DaemonState {
   // Scheduled backups: next run, a run in progress, the last outcome (status_json()).
   std::function<nlohmann::json()> backup_status;
   std::function<nlohmann::json()> deploy_status;  // Null when there is no [deploy].
+  std::function<nlohmann::json()> http_status;    // {"listen": bound address, "error": why not}.
   // Re-reads the config file and applies it; replies with the diff or the diagnostics.
   std::function<void(std::function<void(nlohmann::json)>)> reload_config;
 };

@@ -43,9 +43,12 @@ json CliResult::parsed() const { return json::parse(out, nullptr, false); }
 
 namespace {
 
-std::string server_section(const std::string& dir, const std::string& extra) {
+// `with_http`: a kernel-chosen HTTP port, so daemons of parallel tests never compete for 9100
+// (left out when the test writes its own [http]).
+std::string server_section(const std::string& dir, const std::string& extra, bool with_http) {
   return "[server]\nname = \"e2e\"\nstate_dir = \"" + dir + "/state\"\nlog_dir = \"" + dir +
-         "/log\"\nruntime_dir = \"" + dir + "/run\"\n" + extra + "\n\n";
+         "/log\"\nruntime_dir = \"" + dir + "/run\"\n" + extra + "\n\n" +
+         (with_http ? "[http]\nlisten = \"127.0.0.1:0\"\n\n" : "");
 }
 
 }  // namespace
@@ -106,8 +109,10 @@ Daemon::~Daemon() {
 std::string Daemon::daemon_log() const { return read_file(dir_.file("daemon.log")).value_or(""); }
 
 void Daemon::write_config(const std::string& services_toml) const {
-  ASSERT_TRUE(
-      write_file_atomic(config_path(), server_section(dir_.path(), server_extra_) + services_toml));
+  ASSERT_TRUE(write_file_atomic(config_path(),
+                                server_section(dir_.path(), server_extra_,
+                                               services_toml.find("[http]") == std::string::npos) +
+                                    services_toml));
 }
 
 CliResult Daemon::cli(std::vector<std::string> args) const {
@@ -245,13 +250,14 @@ void count(LoadCounts& c, const HttpReply& r) {
 
 bool can_connect(const std::string& host_port) { return connect_to(host_port).has_value(); }
 
-HttpReply http_get(const std::string& host_port, const std::string& target) {
+HttpReply http_get(const std::string& host_port, const std::string& target,
+                   const std::string& extra_headers) {
   auto fd = connect_to(host_port);
   if (!fd)
     return HttpReply{fd.error().code == Errc::kUnavailable ? Outcome::kRefused : Outcome::kOther, 0,
                      ""};
-  std::string req =
-      "GET " + target + " HTTP/1.1\r\nHost: " + host_port + "\r\nConnection: close\r\n\r\n";
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + host_port +
+                    "\r\nConnection: close\r\n" + extra_headers + "\r\n";
   if (::send(fd->get(), req.data(), req.size(), MSG_NOSIGNAL) < 0)
     return HttpReply{outcome_for(errno), 0, ""};
   bool close = false;

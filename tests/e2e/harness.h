@@ -42,7 +42,8 @@ CliResult run_capture(const std::vector<std::string>& argv, const std::string& d
 
 class Daemon {
  public:
-  // Writes `services_toml` below a [server] section pointing into a fresh TempDir, starts
+  // Writes `services_toml` below a [server] section pointing into a fresh TempDir (and an
+  // [http] on a kernel-chosen port unless `services_toml` has its own), starts
   // `groundctl daemon` and waits for its control socket. Fails the test on error.
   // `server_extra` adds lines to the [server] section.
   static std::unique_ptr<Daemon> start(const std::string& services_toml,
@@ -78,8 +79,9 @@ struct HttpReply {
   std::string body;
 };
 
-// One GET over a new connection ("Connection: close").
-HttpReply http_get(const std::string& host_port, const std::string& target);
+// One GET over a new connection ("Connection: close"). `extra_headers`: "Name: value\r\n"...
+HttpReply http_get(const std::string& host_port, const std::string& target,
+                   const std::string& extra_headers = "");
 
 struct LoadCounts {
   long ok = 0, refused = 0, reset = 0, timeout = 0, other = 0, non_2xx = 0;

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/metrics.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include "backup/catalog.h"
+#include "base/unique_fd.h"
+#include "base/utc_time.h"
+#include "monitor/host_metrics.h"
+
+namespace gc::daemon {
+namespace {
+
+using monitor::Labels;
+using monitor::MetricSet;
+
+double unix_seconds(const std::string& rfc3339) {
+  auto t = parse_utc(rfc3339);
+  return t ? static_cast<double>(t->time_since_epoch().count()) : 0;
+}
+
+}  // namespace
+
+void collect_instances(const supervisor::Supervisor& sup, const config::Config& config,
+                       MetricSet& out) {
+  static const char* kStates[] = {"starting", "running", "stopping",
+                                  "backoff",  "failed",  "stopped"};
+  for (const auto& svc : config.services) {
+    out.gauge("groundctl_service_instances_desired", "Instances the config asks for.",
+              {{"service", svc.name}}, svc.instances);
+  }
+  for (const auto& service : sup.services()) {
+    for (const auto& i : service->instances()) {
+      Labels l = {{"service", i.service}, {"instance", std::to_string(i.instance)}};
+      out.gauge("groundctl_instance_up", "1 if the instance is running (and ready).", l,
+                i.state == "running" ? 1 : 0);
+      for (const char* s : kStates) {
+        Labels ls = l;
+        ls["state"] = s;
+        out.gauge("groundctl_instance_state", "The instance's state: 1 for the current one.", ls,
+                  i.state == s ? 1 : 0);
+      }
+      out.counter("groundctl_instance_restarts_total",
+                  "Restarts of the instance since the daemon started.", l, i.restarts);
+      out.gauge("groundctl_instance_resident_memory_bytes",
+                "Resident memory of the instance's process.", l, static_cast<double>(i.rss_bytes));
+      out.gauge("groundctl_instance_cpu_usage_ratio",
+                "CPU used by the instance's process over the last sample, in cores.", l,
+                i.cpu_percent / 100.0);
+      out.gauge("groundctl_instance_uptime_seconds", "Seconds since the instance started.", l,
+                static_cast<double>(i.uptime_ms) / 1000.0);
+    }
+  }
+}
+
+void collect_backups(const config::Config& config, MetricSet& out) {
+  if (!config.backup) return;
+  auto catalog = backup::Catalog::open(config.server.state_dir);
+  if (!catalog) return;
+  auto st = catalog->status();
+  if (!st) return;
+  out.gauge("groundctl_backup_configured", "1 when [backup] is configured.", {}, 1);
+  if (st->last_run) {
+    out.gauge("groundctl_backup_last_run_success", "1 if the last backup run succeeded.", {},
+              st->last_run->ok ? 1 : 0);
+    out.gauge("groundctl_backup_last_run_timestamp_seconds",
+              "When the last backup run finished, in unixtime.", {},
+              unix_seconds(st->last_run->finished_at));
+  }
+  if (st->last_success) {
+    out.gauge("groundctl_backup_last_success_timestamp_seconds",
+              "When the last successful backup finished, in unixtime.", {},
+              unix_seconds(st->last_success->finished_at));
+  }
+  if (st->last_set) {
+    out.gauge("groundctl_backup_last_set_verified",
+              "1 if the newest set passed verification (restored while written).", {},
+              st->last_set->verify_result == "passed" ? 1 : 0);
+    out.gauge("groundctl_backup_last_set_bytes", "Size of the newest set.", {},
+              static_cast<double>(st->last_set->bytes));
+  }
+  out.gauge("groundctl_backup_upload_pending", "1 if a set waits for its offsite upload.", {},
+            st->oldest_pending_upload ? 1 : 0);
+  if (st->oldest_pending_upload) {
+    out.gauge("groundctl_backup_oldest_pending_upload_timestamp_seconds",
+              "When the oldest set still waiting for upload finished, in unixtime.", {},
+              unix_seconds(*st->oldest_pending_upload));
+  }
+  if (st->last_drill) {
+    out.gauge("groundctl_backup_last_drill_success", "1 if the last restore drill succeeded.", {},
+              st->last_drill->ok ? 1 : 0);
+    out.gauge("groundctl_backup_last_drill_restore_seconds",
+              "How long the last restore drill took (RTO).", {}, st->last_drill->restore_seconds);
+  }
+}
+
+void collect_self(std::chrono::system_clock::time_point started, MetricSet& out) {
+  out.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+            {}, std::chrono::duration<double>(started.time_since_epoch()).count());
+  if (auto stat = read_file("/proc/self/stat")) {
+    // Fields after the command name (which may hold spaces): state is field 3.
+    std::size_t close = stat->rfind(')');
+    if (close != std::string::npos) {
+      std::vector<std::string> f;
+      std::string rest = stat->substr(close + 2);
+      std::size_t start = 0;
+      while (start < rest.size()) {
+        std::size_t end = rest.find(' ', start);
+        if (end == std::string::npos) end = rest.size();
+        f.push_back(rest.substr(start, end - start));
+        start = end + 1;
+      }
+      long hz = ::sysconf(_SC_CLK_TCK);
+      long page = ::sysconf(_SC_PAGESIZE);
+      // f[0] is field 3 (state): utime 14, stime 15, vsize 23, rss 24.
+      if (f.size() > 22 && hz > 0) {
+        out.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+                    {}, (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(hz));
+        out.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", {},
+                  std::stod(f[20]));
+        out.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {},
+                  std::stod(f[21]) * static_cast<double>(page));
+      }
+    }
+  }
+  int fds = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_name[0] != '.') ++fds;
+    }
+    ::closedir(d);
+    out.gauge("process_open_fds", "Number of open file descriptors.", {}, fds - 1);  // opendir's.
+  }
+}
+
+std::string scrape(const DaemonState& state) {
+  MetricSet set;
+  monitor::collect_host(set);
+  collect_instances(*state.supervisor, state.config, set);
+  collect_backups(state.config, set);
+  collect_self(state.started, set);
+  return monitor::render(set);
+}
+
+}  // namespace gc::daemon

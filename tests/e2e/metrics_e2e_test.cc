@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// GET /metrics from the daemon, checked by the real `promtool check metrics`.
+#include <gtest/gtest.h>
+
+#include "base/atomic_file.h"
+#include "base/unique_fd.h"
+#include "e2e/harness.h"
+
+namespace gc::e2e {
+namespace {
+
+std::string app_service() {
+  return "[[service]]\nname = \"web\"\ncommand = [\"node\", \"" + fixture_dir() +
+         "/server.js\"]\nlisten = [\"127.0.0.1:0\"]\nready = \"ipc\"\ninstances = 2\n";
+}
+
+std::string http_address(const Daemon& d) {
+  json st = d.cli({"status", "--json"}).parsed();
+  return st["http"].value("listen", "");
+}
+
+TEST(MetricsE2e, PromtoolAcceptsWhatMetricsServes) {
+  auto d = Daemon::start(app_service());
+  ASSERT_TRUE(eventually([&] {
+    json ps = d->ps();
+    if (ps.size() != 2) return false;
+    for (const auto& i : ps) {
+      if (i["state"] != "running") return false;
+    }
+    return true;
+  }));
+  std::string addr = http_address(*d);
+  ASSERT_FALSE(addr.empty()) << d->cli({"status", "--json"}).out;
+  HttpReply r = http_get(addr, "/metrics");
+  ASSERT_EQ(r.status, 200) << r.body;
+  // node_exporter's names for the host, ours for the instances.
+  for (const char* want :
+       {"# TYPE node_cpu_seconds_total counter", "node_load1 ", "node_memory_MemAvailable_bytes ",
+        "node_filesystem_avail_bytes{device=", "mountpoint=\"/\"", "node_boot_time_seconds ",
+        "groundctl_instance_up{instance=\"0\",service=\"web\"} 1",
+        "groundctl_instance_up{instance=\"1\",service=\"web\"} 1",
+        "groundctl_instance_restarts_total{instance=\"0\",service=\"web\"} 0",
+        "groundctl_service_instances_desired{service=\"web\"} 2",
+        "process_resident_memory_bytes "}) {
+    EXPECT_NE(r.body.find(want), std::string::npos) << "missing " << want << " in:\n" << r.body;
+  }
+  ASSERT_TRUE(write_file_atomic(d->dir() + "/metrics.txt", r.body));
+  // promtool reads the exposition on stdin; it exits 1 for a format error and 3 for lint
+  // findings, which it prints one a line.
+  CliResult check =
+      run_capture({"sh", "-c", "promtool check metrics < " + d->dir() + "/metrics.txt"}, d->dir());
+  ASSERT_TRUE(check.exit_code == 0 || check.exit_code == 3) << check.out << check.err;
+  // The one finding allowed: node_exporter's own meminfo names (node_memory_MemAvailable_bytes)
+  // are camelCase, and dashboards and rules query them by those names; promtool says the same of
+  // node_exporter. Every other name must be clean.
+  std::string findings = check.out + check.err;
+  std::size_t start = 0, memory_findings = 0;
+  while (start < findings.size()) {
+    std::size_t end = findings.find('\n', start);
+    if (end == std::string::npos) end = findings.size();
+    std::string line = findings.substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    bool meminfo = line.rfind("node_memory_", 0) == 0 &&
+                   line.find(" metric names should be written in 'snake_case' not 'camelCase'") !=
+                       std::string::npos;
+    EXPECT_TRUE(meminfo) << "promtool finding: " << line;
+    memory_findings += meminfo ? 1 : 0;
+  }
+  EXPECT_EQ(check.exit_code == 0, memory_findings == 0) << findings;
+}
+
+TEST(MetricsE2e, HealthzAndUnknownPaths) {
+  auto d = Daemon::start("");
+  std::string addr = http_address(*d);
+  ASSERT_FALSE(addr.empty());
+  HttpReply ok = http_get(addr, "/healthz");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "ok\n");
+  EXPECT_EQ(http_get(addr, "/nope").status, 404);
+}
+
+TEST(MetricsE2e, ATokenIsRequiredWhenConfigured) {
+  auto dir = TempDir::create("gc-metrics-token-");
+  ASSERT_TRUE(dir);
+  ASSERT_TRUE(write_file_atomic(dir->file("token"), "s3cr3t-token\n", 0600));
+  auto d = Daemon::start("[http]\nlisten = \"127.0.0.1:0\"\ntoken_file = \"" + dir->file("token") +
+                         "\"\n");
+  std::string addr = http_address(*d);
+  ASSERT_FALSE(addr.empty()) << d->daemon_log();
+  EXPECT_EQ(http_get(addr, "/metrics").status, 401);
+  EXPECT_EQ(http_get(addr, "/metrics", "Authorization: Bearer wrong-token!\r\n").status, 401);
+  HttpReply ok = http_get(addr, "/metrics", "Authorization: Bearer s3cr3t-token\r\n");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.body.find("node_load1 "), std::string::npos);
+  // Liveness checks need no token; and the token never shows in status or the daemon's log.
+  EXPECT_EQ(http_get(addr, "/healthz").status, 200);
+  EXPECT_EQ(d->cli({"status", "--json"}).out.find("s3cr3t"), std::string::npos);
+  EXPECT_EQ(d->daemon_log().find("s3cr3t"), std::string::npos);
+}
+
+TEST(MetricsE2e, OversizedAndNonGetRequestsAreRefused) {
+  auto d = Daemon::start("");
+  std::string addr = http_address(*d);
+  ASSERT_FALSE(addr.empty());
+  HttpReply big = http_get(addr, "/metrics", "X-Big: " + std::string(20000, 'a') + "\r\n");
+  EXPECT_EQ(big.status, 431);
+  EXPECT_EQ(http_get(addr, "/healthz").status, 200);  // Still serving.
+}
+
+}  // namespace
+}  // namespace gc::e2e

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+// The exposition format and the /proc parsers, on fixed text.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "monitor/host_metrics.h"
+#include "monitor/metrics.h"
+
+namespace gc::monitor {
+namespace {
+
+double value_of(const MetricSet& set, const std::string& name, const Labels& labels = {}) {
+  auto it = set.families().find(name);
+  if (it == set.families().end()) return NAN;
+  for (const auto& s : it->second.samples) {
+    if (s.labels == labels) return s.value;
+  }
+  return NAN;
+}
+
+TEST(Exposition, RendersSortedFamiliesWithHelpAndType) {
+  MetricSet set;
+  set.counter("b_total", "B things.", {{"z", "1"}}, 2);
+  set.counter("b_total", "B things.", {{"a", "q\"\\\nx"}}, 1.5);
+  set.gauge("a", "A with a \\ and\nnewline.", {}, 3);
+  EXPECT_EQ(render(set),
+            "# HELP a A with a \\\\ and\\nnewline.\n"
+            "# TYPE a gauge\n"
+            "a 3\n"
+            "# HELP b_total B things.\n"
+            "# TYPE b_total counter\n"
+            "b_total{a=\"q\\\"\\\\\\nx\"} 1.5\n"
+            "b_total{z=\"1\"} 2\n");
+}
+
+TEST(Exposition, FormatsValuesSoTheyReadBack) {
+  EXPECT_EQ(format_value(0), "0");
+  EXPECT_EQ(format_value(-3), "-3");
+  EXPECT_EQ(format_value(1795805101), "1795805101");
+  EXPECT_EQ(format_value(0.1), "0.1");
+  EXPECT_EQ(format_value(1.0 / 3), "0.3333333333333333");
+  EXPECT_EQ(std::strtod(format_value(1.0 / 3).c_str(), nullptr), 1.0 / 3);
+  EXPECT_EQ(format_value(1e20), "1e+20");
+  EXPECT_EQ(format_value(NAN), "NaN");
+  EXPECT_EQ(format_value(INFINITY), "+Inf");
+  EXPECT_EQ(format_value(-INFINITY), "-Inf");
+}
+
+TEST(HostParsers, LoadAndMemory) {
+  MetricSet set;
+  parse_loadavg("0.52 0.58 0.59 2/512 12345\n", set);
+  EXPECT_EQ(value_of(set, "node_load1"), 0.52);
+  EXPECT_EQ(value_of(set, "node_load15"), 0.59);
+  parse_meminfo(
+      "MemTotal:        2014548 kB\nMemAvailable:    1200000 kB\nActive(anon):      1000 kB\n"
+      "HugePages_Total:       0\n",
+      set);
+  EXPECT_EQ(value_of(set, "node_memory_MemTotal_bytes"), 2014548.0 * 1024);
+  EXPECT_EQ(value_of(set, "node_memory_MemAvailable_bytes"), 1200000.0 * 1024);
+  EXPECT_EQ(value_of(set, "node_memory_Active_anon_bytes"), 1000.0 * 1024);
+  EXPECT_EQ(value_of(set, "node_memory_HugePages_Total_bytes"), 0);  // node_exporter's naming.
+}
+
+TEST(HostParsers, CpuByModeAndBootTime) {
+  MetricSet set;
+  parse_stat(
+      "cpu  100 2 30 4000 5 0 6 0 0 0\n"
+      "cpu0 50 1 15 2000 3 0 3 0 0 0\n"
+      "cpu1 50 1 15 2000 2 0 3 0 0 0\n"
+      "intr 12345 0 0\nctxt 999\nbtime 1795800000\nprocesses 4242\nprocs_running 3\n"
+      "procs_blocked 1\n",
+      100, set);
+  EXPECT_EQ(value_of(set, "node_cpu_seconds_total", {{"cpu", "0"}, {"mode", "user"}}), 0.5);
+  EXPECT_EQ(value_of(set, "node_cpu_seconds_total", {{"cpu", "1"}, {"mode", "idle"}}), 20);
+  EXPECT_EQ(value_of(set, "node_cpu_seconds_total", {{"cpu", "1"}, {"mode", "softirq"}}), 0.03);
+  // The "cpu" total line is not a CPU.
+  EXPECT_TRUE(std::isnan(value_of(set, "node_cpu_seconds_total", {{"cpu", ""}, {"mode", "user"}})));
+  EXPECT_EQ(set.families().at("node_cpu_seconds_total").samples.size(), 16u);
+  EXPECT_EQ(value_of(set, "node_boot_time_seconds"), 1795800000);
+  EXPECT_EQ(value_of(set, "node_context_switches_total"), 999);
+  EXPECT_EQ(value_of(set, "node_forks_total"), 4242);
+  EXPECT_EQ(value_of(set, "node_procs_running"), 3);
+}
+
+TEST(HostParsers, NetworkDevices) {
+  MetricSet set;
+  parse_net_dev(
+      "Inter-|   Receive                                                |  Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+      "drop fifo colls carrier compressed\n"
+      "    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n"
+      "  eth0: 5000 50 1 2 0 0 0 0 7000 70 3 4 0 0 0 0\n",
+      set);
+  EXPECT_EQ(value_of(set, "node_network_receive_bytes_total", {{"device", "eth0"}}), 5000);
+  EXPECT_EQ(value_of(set, "node_network_receive_drop_total", {{"device", "eth0"}}), 2);
+  EXPECT_EQ(value_of(set, "node_network_transmit_bytes_total", {{"device", "eth0"}}), 7000);
+  EXPECT_EQ(value_of(set, "node_network_transmit_errs_total", {{"device", "eth0"}}), 3);
+  EXPECT_EQ(value_of(set, "node_network_receive_packets_total", {{"device", "lo"}}), 10);
+  EXPECT_EQ(set.families().at("node_network_receive_bytes_total").help,
+            "Network device statistic receive_bytes.");
+}
+
+TEST(HostParsers, MountsSkipPseudoFilesystems) {
+  auto mounts = parse_mounts(
+      "/dev/vda1 / ext4 rw,relatime 0 0\n"
+      "proc /proc proc rw 0 0\n"
+      "sysfs /sys sysfs rw 0 0\n"
+      "tmpfs /run tmpfs rw 0 0\n"
+      "devpts /dev/pts devpts rw 0 0\n"
+      "/dev/vdb /srv/my\\040media ext4 rw 0 0\n"
+      "overlay /var/lib/docker/overlay2/x/merged overlay rw 0 0\n"
+      "/dev/vda1 / ext4 rw 0 0\n");
+  ASSERT_EQ(mounts.size(), 3u);
+  EXPECT_EQ(mounts[0].mountpoint, "/");
+  EXPECT_EQ(mounts[0].device, "/dev/vda1");
+  EXPECT_EQ(mounts[1].mountpoint, "/run");  // tmpfs counts: it fills up too.
+  EXPECT_EQ(mounts[2].mountpoint, "/srv/my media");
+}
+
+}  // namespace
+}  // namespace gc::monitor
