@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,18 +92,30 @@ std::string describe_target(const PgTarget& t) {
   return "database " + t.dbname + " on " + where + " as role " + t.user;
 }
 
-// Switches the effective uid/gid for the duration of a connect(), then back. Peer authentication
-// reads the credentials the socket captured at connect time, so nothing else runs as that user.
+// The raw system calls change only the calling thread's credentials; glibc's seteuid() would
+// switch every thread of the process (the daemon's event loop included) for the duration.
+int thread_setegid(gid_t gid) {
+  return static_cast<int>(
+      ::syscall(SYS_setresgid, static_cast<gid_t>(-1), gid, static_cast<gid_t>(-1)));
+}
+int thread_seteuid(uid_t uid) {
+  return static_cast<int>(
+      ::syscall(SYS_setresuid, static_cast<uid_t>(-1), uid, static_cast<uid_t>(-1)));
+}
+
+// Switches this thread's effective uid/gid for the duration of a connect(), then back. Peer
+// authentication reads the credentials the socket captured at connect time, so nothing else
+// runs as that user, and no other thread ever does.
 class EffectiveUser {
  public:
   static Result<EffectiveUser> become(const std::optional<Credentials>& creds) {
     EffectiveUser e;
     if (!creds) return e;
-    if (::setegid(creds->gid) != 0) return tl::unexpected(sys_error("setegid", "", errno));
-    if (::seteuid(creds->uid) != 0) {
+    if (thread_setegid(creds->gid) != 0) return tl::unexpected(sys_error("setegid", "", errno));
+    if (thread_seteuid(creds->uid) != 0) {
       int err = errno;
-      // Back to our own group; a failure here would leave the process half switched.
-      GC_CHECK(::setegid(0) == 0);
+      // Back to our own group; a failure here would leave the thread half switched.
+      GC_CHECK(thread_setegid(0) == 0);
       return tl::unexpected(sys_error("seteuid", "", err));
     }
     e.active_ = true;
@@ -114,8 +127,8 @@ class EffectiveUser {
     if (active_) {
       // Back to root; cannot fail for a process whose real and saved uid are 0, and carrying on
       // as the other user would be worse than stopping.
-      GC_CHECK(::seteuid(0) == 0);
-      GC_CHECK(::setegid(0) == 0);
+      GC_CHECK(thread_seteuid(0) == 0);
+      GC_CHECK(thread_setegid(0) == 0);
     }
   }
 

@@ -31,6 +31,7 @@ namespace {
 // Binds [http].listen and serves /metrics and /healthz. Errors: an unreadable token file, the
 // bind.
 Status start_http(boost::asio::io_context& io, DaemonState& state,
+                  const monitor::BackgroundCollector* background,
                   std::shared_ptr<http::Server>& out) {
   GC_ASSIGN_OR_RETURN(config::ListenAddress listen,
                       config::parse_listen_address(state.config.http.listen));
@@ -47,14 +48,17 @@ Status start_http(boost::asio::io_context& io, DaemonState& state,
     }
   }
   GC_ASSIGN_OR_RETURN(
-      out, http::Server::start(io, listen, std::move(token), [&state](const http::Request& r) {
-        std::string path = r.target.substr(0, r.target.find('?'));
-        if (path == "/metrics") {
-          return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", scrape(state)};
-        }
-        if (path == "/healthz") return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
-        return http::Response{404, "text/plain; charset=utf-8", "not found\n"};
-      }));
+      out, http::Server::start(
+               io, listen, std::move(token), [&state, background](const http::Request& r) {
+                 std::string path = r.target.substr(0, r.target.find('?'));
+                 if (path == "/metrics") {
+                   return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
+                                         scrape(state, background)};
+                 }
+                 if (path == "/healthz")
+                   return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
+                 return http::Response{404, "text/plain; charset=utf-8", "not found\n"};
+               }));
   return ok();
 }
 
@@ -185,9 +189,11 @@ int run(const std::string& config_path) {
                state.config.path, socket_path);
   // The HTTP endpoint is for watching: a failure to serve it is reported, and supervision goes
   // on without it.
+  // Collected every 10 s on its own thread (monitor interval; [monitor] is not read yet).
+  auto pg_collector = start_postgres_collector(state.config, std::chrono::seconds(10));
   std::shared_ptr<http::Server> http_server;
   std::string http_error;
-  if (auto st = start_http(io, state, http_server); !st) {
+  if (auto st = start_http(io, state, pg_collector.get(), http_server); !st) {
     http_error = st.error().message;
     spdlog::error("HTTP endpoint not started: {}", http_error);
   } else {

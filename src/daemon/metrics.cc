@@ -5,9 +5,15 @@
 #include <unistd.h>
 
 #include "backup/catalog.h"
+#include "backup/from_config.h"
+#include "backup/pg_client.h"
 #include "base/unique_fd.h"
 #include "base/utc_time.h"
 #include "monitor/host_metrics.h"
+#include "monitor/pg_metrics.h"
+
+#include <spdlog/spdlog.h>
+#include <optional>
 
 namespace gc::daemon {
 namespace {
@@ -134,12 +140,49 @@ void collect_self(std::chrono::system_clock::time_point started, MetricSet& out)
   }
 }
 
-std::string scrape(const DaemonState& state) {
+std::unique_ptr<monitor::BackgroundCollector> start_postgres_collector(
+    const config::Config& config, std::chrono::milliseconds interval) {
+  if (!config.postgres) return nullptr;
+  auto target = backup::pg_target_from_config(config);
+  if (!target) {
+    spdlog::error("PostgreSQL metrics: {}", target.error().message);
+    return nullptr;
+  }
+  auto conn = std::make_shared<std::optional<backup::PgConnection>>();
+  return std::make_unique<monitor::BackgroundCollector>(
+      [t = *target, conn](MetricSet& out) {
+        monitor::PgSnapshot snap;
+        if (!*conn) {
+          auto c = backup::PgConnection::connect(t);
+          if (c) {
+            conn->emplace(std::move(*c));
+            // A scrape must never wait on a stuck query for long.
+            (void)(*conn)->exec("SET statement_timeout = '5s'");
+          } else {
+            snap.error = c.error().message;
+          }
+        }
+        if (*conn) {
+          auto s = monitor::query_postgres(**conn);
+          if (s) {
+            snap = std::move(*s);
+          } else {
+            snap.error = s.error().message;
+            conn->reset();  // Reconnect next time: the server may have restarted.
+          }
+        }
+        monitor::pg_samples(snap, out);
+      },
+      interval);
+}
+
+std::string scrape(const DaemonState& state, const monitor::BackgroundCollector* background) {
   MetricSet set;
   monitor::collect_host(set);
   collect_instances(*state.supervisor, state.config, set);
   collect_backups(state.config, set);
   collect_self(state.started, set);
+  if (background) background->add_latest(set);
   return monitor::render(set);
 }
 

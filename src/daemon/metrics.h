@@ -4,9 +4,12 @@
 // names), collected on the loop thread at each scrape.
 #pragma once
 
+#include <chrono>
+#include <memory>
 #include <string>
 
 #include "daemon/handlers.h"
+#include "monitor/background_collector.h"
 #include "monitor/metrics.h"
 
 namespace gc::daemon {
@@ -19,7 +22,12 @@ void collect_backups(const config::Config& config, monitor::MetricSet& out);
 // Adds process_* metrics of this process, read from /proc/self.
 void collect_self(std::chrono::system_clock::time_point started, monitor::MetricSet& out);
 
-// One scrape: everything above plus the host, rendered.
-std::string scrape(const DaemonState& state);
+// The PostgreSQL collector of [postgres] (nullptr without one): queried on its own thread every
+// `interval` (a hung server never stalls the loop), over one connection kept between runs.
+std::unique_ptr<monitor::BackgroundCollector> start_postgres_collector(
+    const config::Config& config, std::chrono::milliseconds interval);
+
+// One scrape: everything above plus the host and `background` (may be null), rendered.
+std::string scrape(const DaemonState& state, const monitor::BackgroundCollector* background);
 
 }  // namespace gc::daemon

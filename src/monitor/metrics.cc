@@ -55,6 +55,18 @@ void MetricSet::counter(const std::string& name, const std::string& help, Labels
   family(name, help, MetricType::kCounter).samples.push_back({std::move(labels), value});
 }
 
+void MetricSet::untyped(const std::string& name, const std::string& help, Labels labels,
+                        double value) {
+  family(name, help, MetricType::kUntyped).samples.push_back({std::move(labels), value});
+}
+
+void MetricSet::merge(const MetricSet& other) {
+  for (const auto& [name, f] : other.families_) {
+    auto& mine = family(name, f.help, f.type);
+    mine.samples.insert(mine.samples.end(), f.samples.begin(), f.samples.end());
+  }
+}
+
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -92,7 +104,8 @@ std::string render(const MetricSet& set) {
   for (const auto& [name, f] : set.families()) {
     if (f.samples.empty()) continue;
     out += "# HELP " + name + " " + escape_help(f.help) + "\n";
-    out += "# TYPE " + name + (f.type == MetricType::kCounter ? " counter\n" : " gauge\n");
+    static const char* kTypes[] = {" gauge\n", " counter\n", " untyped\n"};
+    out += "# TYPE " + name + kTypes[static_cast<int>(f.type)];
     std::vector<const Sample*> sorted;
     for (const auto& s : f.samples) sorted.push_back(&s);
     std::sort(sorted.begin(), sorted.end(),

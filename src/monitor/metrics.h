@@ -10,7 +10,9 @@
 
 namespace gc::monitor {
 
-enum class MetricType { kGauge, kCounter };
+// kUntyped is for counters whose established names lack "_total" (postgres_exporter's
+// pg_stat_database_xact_commit): typed as counters they would fail promtool's lint.
+enum class MetricType { kGauge, kCounter, kUntyped };
 
 using Labels = std::map<std::string, std::string>;
 
@@ -33,6 +35,9 @@ class MetricSet {
   MetricFamily& family(const std::string& name, const std::string& help, MetricType type);
   void gauge(const std::string& name, const std::string& help, Labels labels, double value);
   void counter(const std::string& name, const std::string& help, Labels labels, double value);
+  void untyped(const std::string& name, const std::string& help, Labels labels, double value);
+  // Adds every sample of `other` (families it has that this set lacks are copied whole).
+  void merge(const MetricSet& other);
   const std::map<std::string, MetricFamily>& families() const { return families_; }
 
  private:

@@ -5,6 +5,7 @@
 #include "base/atomic_file.h"
 #include "base/unique_fd.h"
 #include "e2e/harness.h"
+#include "support/postgres.h"
 
 namespace gc::e2e {
 namespace {
@@ -17,6 +18,38 @@ std::string app_service() {
 std::string http_address(const Daemon& d) {
   json st = d.cli({"status", "--json"}).parsed();
   return st["http"].value("listen", "");
+}
+
+// Runs the real `promtool check metrics` on `body`.
+void expect_promtool_accepts(const std::string& dir, const std::string& body) {
+  ASSERT_TRUE(write_file_atomic(dir + "/metrics.txt", body));
+  // promtool reads the exposition on stdin; it exits 1 for a format error and 3 for lint
+  // findings, which it prints one a line.
+  CliResult check =
+      run_capture({"sh", "-c", "promtool check metrics < " + dir + "/metrics.txt"}, dir);
+  ASSERT_TRUE(check.exit_code == 0 || check.exit_code == 3) << check.out << check.err;
+  // The findings allowed are those about the exporters' own names, which dashboards and rules
+  // query as they are, and which promtool reports for the exporters themselves too:
+  // node_exporter's camelCase meminfo names (node_memory_MemAvailable_bytes) and
+  // postgres_exporter's gauges that end in "_count". Every other name must be clean.
+  std::string findings = check.out + check.err;
+  std::size_t start = 0, compat_findings = 0;
+  while (start < findings.size()) {
+    std::size_t end = findings.find('\n', start);
+    if (end == std::string::npos) end = findings.size();
+    std::string line = findings.substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    bool meminfo = line.rfind("node_memory_", 0) == 0 &&
+                   line.find(" metric names should be written in 'snake_case' not 'camelCase'") !=
+                       std::string::npos;
+    bool pg_count =
+        (line.rfind("pg_stat_activity_count ", 0) == 0 || line.rfind("pg_locks_count ", 0) == 0) &&
+        line.find("should not have \"_count\" suffix") != std::string::npos;
+    EXPECT_TRUE(meminfo || pg_count) << "promtool finding: " << line;
+    compat_findings += meminfo || pg_count ? 1 : 0;
+  }
+  EXPECT_EQ(check.exit_code == 0, compat_findings == 0) << findings;
 }
 
 TEST(MetricsE2e, PromtoolAcceptsWhatMetricsServes) {
@@ -44,30 +77,45 @@ TEST(MetricsE2e, PromtoolAcceptsWhatMetricsServes) {
         "process_resident_memory_bytes "}) {
     EXPECT_NE(r.body.find(want), std::string::npos) << "missing " << want << " in:\n" << r.body;
   }
-  ASSERT_TRUE(write_file_atomic(d->dir() + "/metrics.txt", r.body));
-  // promtool reads the exposition on stdin; it exits 1 for a format error and 3 for lint
-  // findings, which it prints one a line.
-  CliResult check =
-      run_capture({"sh", "-c", "promtool check metrics < " + d->dir() + "/metrics.txt"}, d->dir());
-  ASSERT_TRUE(check.exit_code == 0 || check.exit_code == 3) << check.out << check.err;
-  // The one finding allowed: node_exporter's own meminfo names (node_memory_MemAvailable_bytes)
-  // are camelCase, and dashboards and rules query them by those names; promtool says the same of
-  // node_exporter. Every other name must be clean.
-  std::string findings = check.out + check.err;
-  std::size_t start = 0, memory_findings = 0;
-  while (start < findings.size()) {
-    std::size_t end = findings.find('\n', start);
-    if (end == std::string::npos) end = findings.size();
-    std::string line = findings.substr(start, end - start);
-    start = end + 1;
-    if (line.empty()) continue;
-    bool meminfo = line.rfind("node_memory_", 0) == 0 &&
-                   line.find(" metric names should be written in 'snake_case' not 'camelCase'") !=
-                       std::string::npos;
-    EXPECT_TRUE(meminfo) << "promtool finding: " << line;
-    memory_findings += meminfo ? 1 : 0;
+  expect_promtool_accepts(d->dir(), r.body);
+}
+
+// The PostgreSQL collector against a real PostgreSQL 15: postgres_exporter's names while it runs,
+// pg_up 0 once it is gone, and the daemon serving throughout.
+TEST(MetricsE2e, PostgresMetricsFollowTheServer) {
+  auto pg = gc::testing::PostgresServer::start();
+  ASSERT_TRUE(pg) << pg.error().message;
+  ASSERT_TRUE((*pg)->create_database("orbital"));
+  ASSERT_TRUE((*pg)->psql("orbital", "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2);"));
+  auto d = Daemon::start("[postgres]\nhost = \"" + (*pg)->socket_dir() +
+                         "\"\ndatabases = [\"orbital\"]\n");
+  std::string addr = http_address(*d);
+  ASSERT_FALSE(addr.empty());
+  std::string body;
+  ASSERT_TRUE(eventually(
+      [&] {
+        body = http_get(addr, "/metrics").body;
+        return body.find("\npg_up 1\n") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << body;
+  for (const char* want :
+       {"pg_settings_max_connections ", "pg_stat_database_xact_commit{datid=",
+        "datname=\"orbital\"", "# TYPE pg_stat_database_xact_commit untyped",
+        "pg_stat_activity_count{datname=\"orbital\",state=\"idle\"}",
+        "pg_database_size_bytes{datname=\"orbital\"} ", "groundctl_pg_lock_waits 0"}) {
+    EXPECT_NE(body.find(want), std::string::npos) << "missing " << want << " in:\n" << body;
   }
-  EXPECT_EQ(check.exit_code == 0, memory_findings == 0) << findings;
+  expect_promtool_accepts(d->dir(), body);
+  pg->reset();  // Stop PostgreSQL: the next collection reports it down.
+  ASSERT_TRUE(eventually(
+      [&] {
+        body = http_get(addr, "/metrics").body;
+        return body.find("\npg_up 0\n") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << body;
+  EXPECT_EQ(http_get(addr, "/healthz").status, 200);
 }
 
 TEST(MetricsE2e, HealthzAndUnknownPaths) {

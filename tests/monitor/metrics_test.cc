@@ -6,6 +6,7 @@
 
 #include "monitor/host_metrics.h"
 #include "monitor/metrics.h"
+#include "monitor/pg_metrics.h"
 
 namespace gc::monitor {
 namespace {
@@ -116,6 +117,57 @@ TEST(HostParsers, MountsSkipPseudoFilesystems) {
   EXPECT_EQ(mounts[0].device, "/dev/vda1");
   EXPECT_EQ(mounts[1].mountpoint, "/run");  // tmpfs counts: it fills up too.
   EXPECT_EQ(mounts[2].mountpoint, "/srv/my media");
+}
+
+}  // namespace
+}  // namespace gc::monitor
+
+namespace gc::monitor {
+namespace {
+
+TEST(PgSamples, DownIsOnlyPgUpZero) {
+  MetricSet set;
+  PgSnapshot down;
+  down.error = "connection refused";
+  pg_samples(down, set);
+  EXPECT_EQ(render(set),
+            "# HELP pg_up Whether the last scrape of PostgreSQL was able to connect.\n"
+            "# TYPE pg_up gauge\npg_up 0\n");
+}
+
+TEST(PgSamples, UsesPostgresExporterNames) {
+  PgSnapshot s;
+  s.up = true;
+  s.max_connections = 100;
+  s.databases = {{"16384", "orbital", "3", "120", "4", "10", "990", "5", "6", "7", "8", "9", "0",
+                  "1", "4096", "2", "8000000"}};
+  s.activity = {{"orbital", "active", "1", "0.5"}, {"orbital", "idle", "2", "0"}};
+  s.locks = {{"orbital", "AccessShareLock", "3"}};
+  s.lock_waits = 1;
+  MetricSet set;
+  pg_samples(s, set);
+  const auto& f = set.families();
+  Labels db = {{"datid", "16384"}, {"datname", "orbital"}};
+  EXPECT_EQ(f.at("pg_up").samples[0].value, 1);
+  EXPECT_EQ(f.at("pg_settings_max_connections").samples[0].value, 100);
+  EXPECT_EQ(f.at("pg_stat_database_xact_commit").samples[0].labels, db);
+  EXPECT_EQ(f.at("pg_stat_database_xact_commit").samples[0].value, 120);
+  EXPECT_EQ(f.at("pg_stat_database_xact_commit").type, MetricType::kUntyped);
+  EXPECT_EQ(f.at("pg_stat_database_blks_hit").samples[0].value, 990);
+  EXPECT_EQ(f.at("pg_stat_database_deadlocks").samples[0].value, 2);
+  EXPECT_EQ(f.at("pg_stat_database_temp_bytes").samples[0].value, 4096);
+  EXPECT_EQ(f.at("pg_database_size_bytes").samples[0].value, 8000000);
+  // Every state of every database, 0 when nobody is in it.
+  EXPECT_EQ(f.at("pg_stat_activity_count").samples.size(), 6u);
+  for (const auto& sample : f.at("pg_stat_activity_count").samples) {
+    double want = sample.labels.at("state") == "active" ? 1
+                  : sample.labels.at("state") == "idle" ? 2
+                                                        : 0;
+    EXPECT_EQ(sample.value, want) << sample.labels.at("state");
+  }
+  EXPECT_NE(render(set).find("# TYPE pg_stat_database_xact_commit untyped\n"), std::string::npos);
+  EXPECT_EQ(f.at("pg_locks_count").samples[0].value, 3);
+  EXPECT_EQ(f.at("groundctl_pg_lock_waits").samples[0].value, 1);
 }
 
 }  // namespace
