@@ -87,6 +87,9 @@ int run(int argc, char** argv) {
   backup_restore->add_flag("--force", restore_args.force,
                            "replace an existing database / extract into a non-empty directory");
 
+  std::string prefix;
+  auto* metrics = app.add_subcommand("metrics", "current metric values (what GET /metrics serves)");
+  metrics->add_option("prefix", prefix, "only families whose name starts with this");
   std::string ref;
   auto* deploy = app.add_subcommand(
       "deploy", "build a release of [deploy].source beside the live one, switch when healthy");
@@ -122,6 +125,7 @@ int run(int argc, char** argv) {
   if (backup_verify->parsed()) return cmd_backup_verify(g, name, verify_all, file);
   if (backup_restore->parsed()) return cmd_backup_restore(g, restore_args);
   if (backup_prune->parsed()) return cmd_backup_prune(g, dry_run);
+  if (metrics->parsed()) return cmd_metrics(g, prefix);
   if (deploy->parsed()) return cmd_deploy(g, ref);
   if (rollback->parsed()) return cmd_rollback(g, name);
   if (releases->parsed()) return cmd_releases(g, release_rows);

@@ -12,6 +12,7 @@
 #include "cli/exit_codes.h"
 #include "cli/table.h"
 #include "config/loader.h"
+#include "monitor/metrics.h"
 
 namespace gc::cli {
 namespace {
@@ -250,6 +251,23 @@ int cmd_logs(const Globals& g, const std::string& name, int lines, bool follow) 
     return true;
   });
   return kExitOk;
+}
+
+int cmd_metrics(const Globals& g, const std::string& prefix) {
+  return round_trip(g, {{"cmd", "metrics"}, {"prefix", prefix}}, [](const json& r) {
+    for (const auto& f : r) {
+      std::string name = f.value("name", "");
+      for (const auto& s : f["samples"]) {
+        std::string labels;
+        for (const auto& [k, v] : s["labels"].items()) {
+          labels += (labels.empty() ? "" : ",") + k + "=\"" +
+                    monitor::escape_label_value(v.get<std::string>()) + "\"";
+        }
+        std::printf("%s%s %s\n", name.c_str(), labels.empty() ? "" : ("{" + labels + "}").c_str(),
+                    monitor::format_value(s.value("value", 0.0)).c_str());
+      }
+    }
+  });
 }
 
 int cmd_config_reload(const Globals& g) {

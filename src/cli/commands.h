@@ -25,6 +25,8 @@ int cmd_action(const Globals& g, const std::string& action, const std::string& n
 int cmd_describe(const Globals& g, const std::string& name);
 int cmd_logs(const Globals& g, const std::string& name, int lines, bool follow);
 int cmd_config_reload(const Globals& g);
+// The metrics GET /metrics serves, one sample a line (families starting with `prefix`).
+int cmd_metrics(const Globals& g, const std::string& prefix);
 int cmd_startup(const Globals& g, bool install);
 int cmd_import_pm2(const Globals& g, const std::string& file);
 

@@ -53,7 +53,7 @@ Status start_http(boost::asio::io_context& io, DaemonState& state,
                  std::string path = r.target.substr(0, r.target.find('?'));
                  if (path == "/metrics") {
                    return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
-                                         scrape(state, background)};
+                                         monitor::render(collect_all(state, background))};
                  }
                  if (path == "/healthz")
                    return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
@@ -191,6 +191,9 @@ int run(const std::string& config_path) {
   // on without it.
   // Collected every 10 s on its own thread (monitor interval; [monitor] is not read yet).
   auto pg_collector = start_postgres_collector(state.config, std::chrono::seconds(10));
+  state.metrics = [&state, pg = pg_collector.get()](const std::string& prefix) {
+    return metrics_json(collect_all(state, pg), prefix);
+  };
   std::shared_ptr<http::Server> http_server;
   std::string http_error;
   if (auto st = start_http(io, state, pg_collector.get(), http_server); !st) {

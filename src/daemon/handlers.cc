@@ -246,6 +246,12 @@ void handle_request(DaemonState& state, const json& request,
           }
         },
         done);
+  } else if (cmd == "metrics") {
+    if (!state.metrics) {
+      session->send_error(make_error(Errc::kUnavailable, "metrics are not available"));
+      return;
+    }
+    session->send(ok_response(state.metrics(request.value("prefix", ""))));
   } else if (cmd == "logs") {
     handle_logs(state, request, session);
   } else if (cmd == "config-reload") {

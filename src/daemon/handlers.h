@@ -22,6 +22,8 @@ struct DaemonState {
   std::function<nlohmann::json()> backup_status;
   std::function<nlohmann::json()> deploy_status;  // Null when there is no [deploy].
   std::function<nlohmann::json()> http_status;    // {"listen": bound address, "error": why not}.
+  // What GET /metrics serves, as JSON, families whose name starts with the prefix.
+  std::function<nlohmann::json(const std::string&)> metrics;
   // Re-reads the config file and applies it; replies with the diff or the diagnostics.
   std::function<void(std::function<void(nlohmann::json)>)> reload_config;
 };

@@ -176,14 +176,29 @@ std::unique_ptr<monitor::BackgroundCollector> start_postgres_collector(
       interval);
 }
 
-std::string scrape(const DaemonState& state, const monitor::BackgroundCollector* background) {
+MetricSet collect_all(const DaemonState& state, const monitor::BackgroundCollector* background) {
   MetricSet set;
   monitor::collect_host(set);
   collect_instances(*state.supervisor, state.config, set);
   collect_backups(state.config, set);
   collect_self(state.started, set);
   if (background) background->add_latest(set);
-  return monitor::render(set);
+  return set;
+}
+
+nlohmann::json metrics_json(const MetricSet& set, const std::string& prefix) {
+  static const char* kTypes[] = {"gauge", "counter", "untyped"};
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, f] : set.families()) {
+    if (name.rfind(prefix, 0) != 0 || f.samples.empty()) continue;
+    nlohmann::json samples = nlohmann::json::array();
+    for (const auto& s : f.samples) samples.push_back({{"labels", s.labels}, {"value", s.value}});
+    out.push_back({{"name", name},
+                   {"type", kTypes[static_cast<int>(f.type)]},
+                   {"help", f.help},
+                   {"samples", samples}});
+  }
+  return out;
 }
 
 }  // namespace gc::daemon

@@ -27,7 +27,12 @@ void collect_self(std::chrono::system_clock::time_point started, monitor::Metric
 std::unique_ptr<monitor::BackgroundCollector> start_postgres_collector(
     const config::Config& config, std::chrono::milliseconds interval);
 
-// One scrape: everything above plus the host and `background` (may be null), rendered.
-std::string scrape(const DaemonState& state, const monitor::BackgroundCollector* background);
+// One scrape: everything above plus the host and `background` (may be null).
+monitor::MetricSet collect_all(const DaemonState& state,
+                               const monitor::BackgroundCollector* background);
+
+// `set` as JSON for `groundctl metrics --json`: [{name, type, help, samples: [{labels, value}]}],
+// families whose name starts with `prefix` only.
+nlohmann::json metrics_json(const monitor::MetricSet& set, const std::string& prefix);
 
 }  // namespace gc::daemon

@@ -118,6 +118,25 @@ TEST(MetricsE2e, PostgresMetricsFollowTheServer) {
   EXPECT_EQ(http_get(addr, "/healthz").status, 200);
 }
 
+// `groundctl metrics` reads the same data over the control socket, filtered by prefix.
+TEST(MetricsE2e, TheCliShowsTheSameMetrics) {
+  auto d = Daemon::start(app_service());
+  ASSERT_TRUE(eventually([&] {
+    CliResult r = d->cli({"metrics", "groundctl_instance_up"});
+    return r.out.find("groundctl_instance_up{instance=\"1\",service=\"web\"} 1\n") !=
+           std::string::npos;
+  }));
+  CliResult text = d->cli({"metrics", "groundctl_instance_up"});
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_EQ(text.out.find("node_load1"), std::string::npos) << "the prefix filters";
+  json j = d->cli({"metrics", "node_load", "--json"}).parsed();
+  ASSERT_TRUE(j.is_array()) << j.dump();
+  ASSERT_EQ(j.size(), 3u) << j.dump();  // node_load1, node_load15, node_load5
+  EXPECT_EQ(j[0]["name"], "node_load1");
+  EXPECT_EQ(j[0]["type"], "gauge");
+  EXPECT_TRUE(j[0]["samples"][0]["value"].is_number());
+}
+
 TEST(MetricsE2e, HealthzAndUnknownPaths) {
   auto d = Daemon::start("");
   std::string addr = http_address(*d);
