@@ -33,8 +33,13 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-Result<config::Config> load(const Globals& g) {
-  return config::load_config_or_error(g.config_path);
+// The config, which must have a [backup] section (a usage error otherwise).
+Result<config::Config> load_with_backup(const Globals& g) {
+  GC_ASSIGN_OR_RETURN(config::Config cfg, load_config(g));
+  if (!cfg.backup) {
+    return make_error(Errc::kInvalidConfig, g.config_path + ": no [backup] section");
+  }
+  return cfg;
 }
 
 json artifact_json(const backup::Artifact& a) {
@@ -127,7 +132,7 @@ int cmd_backup_keygen(const Globals& g, const std::string& output) {
 }
 
 int cmd_backup_run(const Globals& g) {
-  auto cfg = load(g);
+  auto cfg = load_config(g);
   if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
   auto options = backup::run_options_from_config(*cfg);
   if (!options) return report_failure(g, options.error(), exit_code_for(options.error()));
@@ -218,12 +223,8 @@ int cmd_backup_run(const Globals& g) {
 }
 
 int cmd_backup_list(const Globals& g) {
-  auto cfg = load(g);
+  auto cfg = load_with_backup(g);
   if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
-  if (!cfg->backup) {
-    return report_failure(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
-                          kExitUsage);
-  }
   auto sets = backup::list_local_sets(cfg->backup->repo);
   if (!sets) return report_failure(g, sets.error(), kExitProblem);
   auto catalog = backup::Catalog::open(cfg->server.state_dir);
@@ -340,12 +341,8 @@ Result<Inventory> take_inventory(const config::Config& cfg, int& exit_code) {
 
 int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
                       const std::string& identity_file) {
-  auto cfg = load(g);
+  auto cfg = load_with_backup(g);
   if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
-  if (!cfg->backup) {
-    return report_failure(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
-                          kExitUsage);
-  }
   const std::string& repo = cfg->backup->repo;
   int code = kExitProblem;
   auto inv = take_inventory(*cfg, code);
@@ -445,12 +442,8 @@ int cmd_backup_verify(const Globals& g, const std::string& id, bool all,
 }
 
 int cmd_backup_restore(const Globals& g, const RestoreArgs& args) {
-  auto cfg = load(g);
+  auto cfg = load_with_backup(g);
   if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
-  if (!cfg->backup) {
-    return report_failure(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
-                          kExitUsage);
-  }
   auto ctx = restore_context(*cfg, args.identity_file);
   if (!ctx) return report_failure(g, ctx.error(), exit_code_for(ctx.error()));
   ::signal(SIGPIPE, SIG_IGN);
@@ -517,12 +510,8 @@ int cmd_backup_restore(const Globals& g, const RestoreArgs& args) {
 }
 
 int cmd_backup_prune(const Globals& g, bool dry_run) {
-  auto cfg = load(g);
+  auto cfg = load_with_backup(g);
   if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
-  if (!cfg->backup) {
-    return report_failure(g, Error{Errc::kInvalidConfig, g.config_path + ": no [backup] section"},
-                          kExitUsage);
-  }
   const std::string& repo = cfg->backup->repo;
   // Without the offsite listing a decision could delete the newest verified set there.
   int code = kExitProblem;

@@ -21,13 +21,9 @@ using json = nlohmann::json;
 
 void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
-std::string socket_path(const Globals& g) {
-  return g.socket_path.empty() ? config::control_socket_path_lenient(g.config_path) : g.socket_path;
-}
-
 // Connects, or prints the one-line hint and returns nullopt (exit 3).
 std::optional<ControlClient> connect_or_hint(const Globals& g) {
-  std::string path = socket_path(g);
+  std::string path = control_socket(g);
   auto client = ControlClient::connect(path);
   if (!client) {
     Error e = client.error();
@@ -61,6 +57,14 @@ std::string uptime(std::int64_t ms) {
 }
 
 }  // namespace
+
+Result<config::Config> load_config(const Globals& g) {
+  return config::load_config_or_error(g.config_path);
+}
+
+std::string control_socket(const Globals& g) {
+  return g.socket_path.empty() ? config::control_socket_path_lenient(g.config_path) : g.socket_path;
+}
 
 int report_failure(const Globals& g, const Error& e, int code) {
   if (g.json)

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/result.h"
+#include "config/config.h"
 
 namespace gc::cli {
 
@@ -17,6 +19,10 @@ struct Globals {
 // Prints `e` on stderr (and as {"ok": false, "error": ...} on stdout with --json); returns
 // `code`.
 int report_failure(const Globals& g, const Error& e, int code);
+// The config of -c/--config, loaded and validated (errors list every diagnostic).
+Result<config::Config> load_config(const Globals& g);
+// The control socket: --socket, else runtime_dir/control.sock of the config (read leniently).
+std::string control_socket(const Globals& g);
 
 int cmd_check(const Globals& g);
 int cmd_status(const Globals& g);

@@ -71,10 +71,6 @@ class DaemonControl : public deploy::ServiceControl {
   std::string socket_;
 };
 
-std::string socket_for(const Globals& g) {
-  return g.socket_path.empty() ? config::control_socket_path_lenient(g.config_path) : g.socket_path;
-}
-
 int exit_for(const Error& e) {
   if (e.code == Errc::kUnavailable) return kExitUnreachable;
   if (e.code == Errc::kConflict) return kExitProblem;
@@ -114,10 +110,6 @@ int report(const Globals& g, const deploy::DeployOutcome& o, const char* verb) {
   return o.result == "ok" ? kExitOk : kExitProblem;
 }
 
-Result<config::Config> load(const Globals& g) {
-  return config::load_config_or_error(g.config_path);
-}
-
 std::string self_exe() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -127,10 +119,10 @@ std::string self_exe() {
 }  // namespace
 
 int cmd_deploy(const Globals& g, const std::string& ref) {
-  auto config = load(g);
+  auto config = load_config(g);
   if (!config) return report_failure(g, config.error(), kExitUsage);
   install_signal_handlers();
-  DaemonControl control(socket_for(g));
+  DaemonControl control(control_socket(g));
   deploy::DeployRequest req;
   req.config = &*config;
   req.ref = ref;
@@ -144,17 +136,17 @@ int cmd_deploy(const Globals& g, const std::string& ref) {
 }
 
 int cmd_rollback(const Globals& g, const std::string& id) {
-  auto config = load(g);
+  auto config = load_config(g);
   if (!config) return report_failure(g, config.error(), kExitUsage);
   install_signal_handlers();
-  DaemonControl control(socket_for(g));
+  DaemonControl control(control_socket(g));
   auto outcome = deploy::run_rollback(*config, id, control, g.json ? stderr : stdout);
   if (!outcome) return report_failure(g, outcome.error(), exit_for(outcome.error()));
   return report(g, *outcome, "rollback to");
 }
 
 int cmd_releases(const Globals& g, int limit) {
-  auto config = load(g);
+  auto config = load_config(g);
   if (!config) return report_failure(g, config.error(), kExitUsage);
   auto view = deploy::list_releases(*config, limit);
   if (!view) return report_failure(g, view.error(), exit_for(view.error()));

@@ -2,18 +2,18 @@
 #include "daemon/metrics.h"
 
 #include <dirent.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <optional>
 
 #include "backup/catalog.h"
 #include "backup/from_config.h"
 #include "backup/pg_client.h"
-#include "base/unique_fd.h"
 #include "base/utc_time.h"
 #include "monitor/host_metrics.h"
 #include "monitor/pg_metrics.h"
-
-#include <spdlog/spdlog.h>
-#include <optional>
+#include "supervisor/proc_stats.h"
 
 namespace gc::daemon {
 namespace {
@@ -104,31 +104,13 @@ void collect_backups(const config::Config& config, MetricSet& out) {
 void collect_self(std::chrono::system_clock::time_point started, MetricSet& out) {
   out.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
             {}, std::chrono::duration<double>(started.time_since_epoch()).count());
-  if (auto stat = read_file("/proc/self/stat")) {
-    // Fields after the command name (which may hold spaces): state is field 3.
-    std::size_t close = stat->rfind(')');
-    if (close != std::string::npos) {
-      std::vector<std::string> f;
-      std::string rest = stat->substr(close + 2);
-      std::size_t start = 0;
-      while (start < rest.size()) {
-        std::size_t end = rest.find(' ', start);
-        if (end == std::string::npos) end = rest.size();
-        f.push_back(rest.substr(start, end - start));
-        start = end + 1;
-      }
-      long hz = ::sysconf(_SC_CLK_TCK);
-      long page = ::sysconf(_SC_PAGESIZE);
-      // f[0] is field 3 (state): utime 14, stime 15, vsize 23, rss 24.
-      if (f.size() > 22 && hz > 0) {
-        out.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                    {}, (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(hz));
-        out.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", {},
-                  std::stod(f[20]));
-        out.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {},
-                  std::stod(f[21]) * static_cast<double>(page));
-      }
-    }
+  if (auto st = supervisor::read_proc_stats(::getpid())) {
+    out.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", {},
+                static_cast<double>(st->cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK)));
+    out.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", {},
+              static_cast<double>(st->vm_bytes));
+    out.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {},
+              static_cast<double>(st->rss_bytes));
   }
   int fds = 0;
   if (DIR* d = ::opendir("/proc/self/fd")) {

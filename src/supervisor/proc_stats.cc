@@ -38,13 +38,13 @@ Result<ProcStats> parse_proc_stats(std::string_view stat, std::string_view statm
     return make_error(Errc::kCorrupt, "unexpected /proc stat format");
   }
   std::string_view rest = stat.substr(close + 2);  // Starts at field 3 (state).
-  std::uint64_t utime = 0, stime = 0, pages = 0;
+  std::uint64_t utime = 0, stime = 0, pages = 0, vm_pages = 0;
   // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after "state".
   if (!parse_u64(field(rest, 11), utime) || !parse_u64(field(rest, 12), stime) ||
-      !parse_u64(field(statm, 1), pages)) {
+      !parse_u64(field(statm, 1), pages) || !parse_u64(field(statm, 0), vm_pages)) {
     return make_error(Errc::kCorrupt, "unexpected /proc stat format");
   }
-  return ProcStats{utime + stime, pages * page_size};
+  return ProcStats{utime + stime, pages * page_size, vm_pages * page_size};
 }
 
 Result<ProcStats> read_proc_stats(pid_t pid) {

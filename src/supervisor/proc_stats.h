@@ -15,6 +15,7 @@ namespace gc::supervisor {
 struct ProcStats {
   std::uint64_t cpu_ticks = 0;  // utime + stime, in clock ticks (sysconf(_SC_CLK_TCK)).
   std::uint64_t rss_bytes = 0;
+  std::uint64_t vm_bytes = 0;  // Virtual size.
 };
 
 // Parses /proc/PID/stat (whose comm field may hold spaces and ')') and /proc/PID/statm.
