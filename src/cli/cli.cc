@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/alert_commands.h"
 #include "cli/backup_commands.h"
 #include "cli/commands.h"
 #include "cli/deploy_commands.h"
@@ -101,6 +102,22 @@ int run(int argc, char** argv) {
   auto* releases = app.add_subcommand("releases", "deploy history and the active release");
   releases->add_option("-n,--lines", release_rows, "history rows")->check(CLI::Range(1, 100000));
 
+  bool alert_history = false, export_rules = false;
+  int alert_rows = 50;
+  auto* alerts = app.add_subcommand("alerts", "pending and firing alerts (exit 1 when any fires)");
+  alerts->add_flag("--history", alert_history, "past firing and resolved events");
+  alerts->add_option("-n,--lines", alert_rows, "history rows")->check(CLI::Range(1, 100000));
+  alerts->add_flag("--export-rules", export_rules,
+                   "print the rules as a Prometheus rule file (promtool check rules)");
+  SilenceArgs silence_args;
+  auto* silence = app.add_subcommand("silence", "hold back an alert's notices for a while");
+  silence->add_option("name", silence_args.name, "the alert's name (alertname)");
+  silence->add_option("--for", silence_args.duration, "how long (default 1h)");
+  silence->add_option("-l,--label", silence_args.labels, "only alerts with this NAME=VALUE");
+  silence->add_option("--comment", silence_args.comment, "why");
+  silence->add_flag("--list", silence_args.list, "list active and future silences");
+  silence->add_option("--end", silence_args.end, "end a silence now, by id or alert name");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -129,6 +146,12 @@ int run(int argc, char** argv) {
   if (deploy->parsed()) return cmd_deploy(g, ref);
   if (rollback->parsed()) return cmd_rollback(g, name);
   if (releases->parsed()) return cmd_releases(g, release_rows);
+  if (alerts->parsed()) {
+    if (export_rules) return cmd_export_rules(g);
+    if (alert_history) return cmd_alert_history(g, alert_rows);
+    return cmd_alerts(g);
+  }
+  if (silence->parsed()) return cmd_silence(g, silence_args);
   return kExitUsage;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "alert/rules.h"
 #include "base/units.h"
 #include "cli/client.h"
 #include "cli/exit_codes.h"
@@ -19,10 +20,17 @@ namespace {
 
 using json = nlohmann::json;
 
+std::string uptime(std::int64_t ms) {
+  if (ms <= 0) return "-";
+  return format_duration(std::chrono::milliseconds(ms < 1000 ? ms : ms - ms % 1000));
+}
+
+}  // namespace
+
 void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
 // Connects, or prints the one-line hint and returns nullopt (exit 3).
-std::optional<ControlClient> connect_or_hint(const Globals& g) {
+static std::optional<ControlClient> connect_or_hint(const Globals& g) {
   std::string path = control_socket(g);
   auto client = ControlClient::connect(path);
   if (!client) {
@@ -36,13 +44,24 @@ std::optional<ControlClient> connect_or_hint(const Globals& g) {
   return std::move(*client);
 }
 
-// One request/response round trip; `render` prints the human form. Returns the exit code.
+std::optional<json> call_daemon(const Globals& g, const json& request, int& code) {
+  auto client = connect_or_hint(g);
+  code = kExitUnreachable;
+  if (!client) return std::nullopt;
+  auto result = client->call(request);
+  if (!result) {
+    code = report_failure(g, result.error(), exit_code_for(result.error()));
+    return std::nullopt;
+  }
+  code = kExitOk;
+  return std::move(*result);
+}
+
 int round_trip(const Globals& g, const json& request,
                const std::function<void(const json&)>& render) {
-  auto client = connect_or_hint(g);
-  if (!client) return kExitUnreachable;
-  auto result = client->call(request);
-  if (!result) return report_failure(g, result.error(), exit_code_for(result.error()));
+  int code = kExitOk;
+  auto result = call_daemon(g, request, code);
+  if (!result) return code;
   if (g.json) {
     print_json(*result);
   } else {
@@ -51,15 +70,8 @@ int round_trip(const Globals& g, const json& request,
   return kExitOk;
 }
 
-std::string uptime(std::int64_t ms) {
-  if (ms <= 0) return "-";
-  return format_duration(std::chrono::milliseconds(ms < 1000 ? ms : ms - ms % 1000));
-}
-
-}  // namespace
-
 Result<config::Config> load_config(const Globals& g) {
-  return config::load_config_or_error(g.config_path);
+  return alert::load_config_or_error(g.config_path);
 }
 
 std::string control_socket(const Globals& g) {
@@ -75,7 +87,7 @@ int report_failure(const Globals& g, const Error& e, int code) {
 }
 
 int cmd_check(const Globals& g) {
-  auto outcome = config::load_config(g.config_path);
+  auto outcome = alert::load_config(g.config_path);
   if (g.json) {
     json errors = json::array();
     for (const auto& d : outcome.diagnostics) {
@@ -141,6 +153,20 @@ int cmd_status(const Globals& g) {
         if (!l.value("error", "").empty()) std::printf(" (%s)", l.value("error", "").c_str());
       }
       std::printf("\n");
+    }
+    if (r.contains("alerts")) {
+      const json& a = r["alerts"];
+      if (a["firing"].empty()) {
+        std::printf("\nalerts: none firing, %d pending\n", a.value("pending", 0));
+      } else {
+        std::printf("\nalerts: %zu FIRING, %d pending\n", a["firing"].size(),
+                    a.value("pending", 0));
+        for (const auto& f : a["firing"]) {
+          std::printf(
+              "  %s [%s]%s: %s\n", f.value("name", "").c_str(), f.value("severity", "").c_str(),
+              f.value("silenced", false) ? " (silenced)" : "", f.value("summary", "").c_str());
+        }
+      }
     }
   });
 }
@@ -267,7 +293,8 @@ int cmd_metrics(const Globals& g, const std::string& prefix) {
           labels += (labels.empty() ? "" : ",") + k + "=\"" +
                     monitor::escape_label_value(v.get<std::string>()) + "\"";
         }
-        std::printf("%s%s %s\n", name.c_str(), labels.empty() ? "" : ("{" + labels + "}").c_str(),
+        std::string series = s.value("name", name);
+        std::printf("%s%s %s\n", series.c_str(), labels.empty() ? "" : ("{" + labels + "}").c_str(),
                     monitor::format_value(s.value("value", 0.0)).c_str());
       }
     }

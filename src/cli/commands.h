@@ -2,6 +2,9 @@
 // cli/commands.h: the command implementations behind cli.cc's argument parsing.
 #pragma once
 
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -19,7 +22,18 @@ struct Globals {
 // Prints `e` on stderr (and as {"ok": false, "error": ...} on stdout with --json); returns
 // `code`.
 int report_failure(const Globals& g, const Error& e, int code);
-// The config of -c/--config, loaded and validated (errors list every diagnostic).
+// Prints `j` indented on stdout.
+void print_json(const nlohmann::json& j);
+// One request/response round trip with the daemon: the reply, or nullopt after printing why
+// (`code` is then the exit code: 3 when the daemon is not reachable).
+std::optional<nlohmann::json> call_daemon(const Globals& g, const nlohmann::json& request,
+                                          int& code);
+// One request/response round trip with the daemon; prints the reply as JSON with --json, else
+// through `render`. Returns the exit code (3 with a hint when the daemon is not reachable).
+int round_trip(const Globals& g, const nlohmann::json& request,
+               const std::function<void(const nlohmann::json&)>& render);
+// The config of -c/--config, loaded and validated, alert rules included (errors list every
+// diagnostic).
 Result<config::Config> load_config(const Globals& g);
 // The control socket: --socket, else runtime_dir/control.sock of the config (read leniently).
 std::string control_socket(const Globals& g);

@@ -184,6 +184,54 @@ struct NotifyConfig {
   bool operator==(const NotifyConfig&) const = default;
 };
 
+// [monitor]: what the daemon watches besides the host, services, PostgreSQL and backups.
+struct HttpProbeConfig {  // [[monitor.http]]: an API probe, every monitor interval.
+  std::string name;       // The "probe" label.
+  std::string url;        // http(s)://...
+  Duration timeout = std::chrono::seconds(5);
+  int expect_status = 200;
+  bool operator==(const HttpProbeConfig&) const = default;
+};
+
+struct MonitorConfig {
+  Duration interval = std::chrono::seconds(10);      // Collection and rule evaluation.
+  Duration history = std::chrono::hours(24 * 30);    // Downsampled history kept in the state store.
+  Duration repeat_interval = std::chrono::hours(4);  // Reminder of a firing alert; 0: never.
+  bool default_rules = true;  // The built-in rules (each can be overridden or disabled by name).
+  std::vector<HttpProbeConfig> http;
+  // [monitor.logs]: app error rate from Winston JSON lines.
+  std::vector<std::string> log_services;  // Their captured output in log_dir.
+  std::vector<std::string> log_files;     // Absolute.
+  // [monitor.nginx]
+  std::string nginx_status_url;  // stub_status page; empty: not read.
+  std::string nginx_access_log;  // Absolute; empty: not read.
+  // [monitor.tls]
+  std::vector<std::string> tls_endpoints;  // "host:port".
+  std::vector<std::string> tls_files;      // Absolute PEM paths.
+  std::string tls_ca_file;                 // Trust for the chain check; empty: the system's.
+  bool operator==(const MonitorConfig&) const = default;
+};
+
+// [[alert]]: a rule in the PromQL subset of alert/promql.h. Its expression is checked by
+// alert::load_config (the config module does not know the language); positions are kept for
+// that check's diagnostics.
+struct AlertRuleConfig {
+  std::string name;   // [A-Za-z_][A-Za-z0-9_]*; the same name as a built-in rule replaces it.
+  std::string expr;   // Empty only when the rule disables or tunes a built-in one.
+  std::string clear;  // Optional: the alert resolves only when this is empty (hysteresis).
+  Duration for_ = Duration::zero();  // Pending this long before firing.
+  std::string severity;  // "critical" | "warning" | "info"; empty: built-in's or warning.
+  std::string summary;   // Text templates with {{ $labels.x }} and {{ $value }}.
+  std::string description;
+  std::map<std::string, std::string> labels;
+  bool enabled = true;
+  bool has_for = false;                // `for` was given (a built-in rule's own is kept otherwise).
+  int line = 0, column = 0;            // The [[alert]] table.
+  int expr_line = 0, expr_column = 0;  // The expr string's opening quote.
+  int clear_line = 0, clear_column = 0;  // The clear string's opening quote.
+  bool operator==(const AlertRuleConfig&) const = default;
+};
+
 struct Config {
   std::string path;  // The file it was loaded from.
   ServerConfig server;
@@ -195,6 +243,8 @@ struct Config {
   std::optional<BackupConfig> backup;
   std::optional<DeployConfig> deploy;  // Set when the file has [deploy].
   std::vector<NotifyConfig> notify;
+  MonitorConfig monitor;
+  std::vector<AlertRuleConfig> alerts;
 
   const ServiceConfig* find_service(std::string_view name) const {
     for (const auto& s : services) {

@@ -42,8 +42,8 @@ struct LoadOutcome {
 //   is read: password and credential files are not (they may be readable by root alone).
 // - Config::path is `path` made absolute (against the process's working directory).
 // - Unknown keys and unknown tables are errors, except the sections reserved for later
-//   issues ([monitor], [[alert]], [[notify]], [nginx], [tls], [firewall], [ssh], [deploy]),
-//   which are accepted and not interpreted.
+//   issues ([nginx], [tls], [firewall], [ssh]), which are accepted and not interpreted.
+// - [[alert]] expressions are stored unparsed: alert::load_config checks them too.
 LoadOutcome load_config(const std::string& path);
 
 // As load_config, for TOML `text` said to come from `path` (used in diagnostics and as the base

@@ -19,9 +19,9 @@ namespace gc::config::detail {
 namespace {
 
 constexpr std::string_view kTopLevelKeys[] = {
-    "server", "http", "service", "postgres", "backup", "deploy", "notify",
+    "server", "http", "service", "postgres", "backup", "deploy", "notify", "monitor", "alert",
     // Reserved for later issues: accepted, not interpreted.
-    "monitor", "alert", "nginx", "tls", "firewall", "ssh"};
+    "nginx", "tls", "firewall", "ssh"};
 constexpr std::string_view kServerKeys[] = {"name", "state_dir", "log_dir", "runtime_dir",
                                             "admin_group"};
 constexpr std::string_view kHttpKeys[] = {"listen", "token_file"};
@@ -206,6 +206,7 @@ Config build_config(Checker& checker, const Node& root) {
   read_backup_sections(checker, root, config);
   read_deploy_section(checker, root, config);
   read_notify_sections(checker, root, config);
+  read_monitor_sections(checker, root, config);
   return config;
 }
 

@@ -15,10 +15,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "alert/rules.h"
 #include "base/unique_fd.h"
 #include "config/diff.h"
 #include "config/listen_address.h"
 #include "config/loader.h"
+#include "daemon/alerting.h"
 #include "daemon/backup_scheduler.h"
 #include "daemon/handlers.h"
 #include "daemon/metrics.h"
@@ -31,8 +33,7 @@ namespace {
 // Binds [http].listen and serves /metrics and /healthz. Errors: an unreadable token file, the
 // bind.
 Status start_http(boost::asio::io_context& io, DaemonState& state,
-                  const monitor::BackgroundCollector* background,
-                  std::shared_ptr<http::Server>& out) {
+                  std::function<monitor::MetricSet()> scrape, std::shared_ptr<http::Server>& out) {
   GC_ASSIGN_OR_RETURN(config::ListenAddress listen,
                       config::parse_listen_address(state.config.http.listen));
   std::string token;
@@ -48,17 +49,15 @@ Status start_http(boost::asio::io_context& io, DaemonState& state,
     }
   }
   GC_ASSIGN_OR_RETURN(
-      out, http::Server::start(
-               io, listen, std::move(token), [&state, background](const http::Request& r) {
-                 std::string path = r.target.substr(0, r.target.find('?'));
-                 if (path == "/metrics") {
-                   return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
-                                         monitor::render(collect_all(state, background))};
-                 }
-                 if (path == "/healthz")
-                   return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
-                 return http::Response{404, "text/plain; charset=utf-8", "not found\n"};
-               }));
+      out, http::Server::start(io, listen, std::move(token), [scrape](const http::Request& r) {
+        std::string path = r.target.substr(0, r.target.find('?'));
+        if (path == "/metrics") {
+          return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
+                                monitor::render(scrape())};
+        }
+        if (path == "/healthz") return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
+        return http::Response{404, "text/plain; charset=utf-8", "not found\n"};
+      }));
   return ok();
 }
 
@@ -93,7 +92,7 @@ json diff_json(const config::ConfigDiff& d) {
 }  // namespace
 
 int run(const std::string& config_path) {
-  auto loaded = config::load_config(config_path);
+  auto loaded = alert::load_config(config_path);
   if (!loaded.config) {
     for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     std::fprintf(stderr, "groundctl: config has %zu error(s); nothing started\n",
@@ -142,6 +141,15 @@ int run(const std::string& config_path) {
     }
     return j;
   };
+  // The collectors that may block run on their own threads; every reader (GET /metrics,
+  // `groundctl metrics`, the alert rules) sees the same samples.
+  auto collectors = start_collectors(state.config);
+  AlertEngine alerting(io, [&state, &collectors] { return collect_all(state, collectors); });
+  std::function<monitor::MetricSet()> scrape = [&state, &collectors, &alerting] {
+    monitor::MetricSet set = collect_all(state, collectors);
+    alerting.add_metrics(set);
+    return set;
+  };
   std::string socket_path = state.config.server.runtime_dir + "/control.sock";
   bool reloading = false;
   state.reload_config = [&](std::function<void(json)> reply) {
@@ -149,7 +157,7 @@ int run(const std::string& config_path) {
       reply(error_response(make_error(Errc::kConflict, "a config reload is already running")));
       return;
     }
-    auto next = config::load_config(state.config.path);
+    auto next = alert::load_config(state.config.path);
     if (!next.config) {
       json errors = json::array();
       std::string text;
@@ -167,9 +175,16 @@ int run(const std::string& config_path) {
     auto diff = config::diff_configs(state.config, *next.config);
     if (diff.server_changed)
       spdlog::warn("config reload: [server] changed; restart the daemon to apply it");
+    bool monitor_changed = state.config.monitor != next.config->monitor ||
+                           state.config.postgres != next.config->postgres;
     state.config = *next.config;
     reloading = true;
     if (diff.backup_changed) backups.configure(state.config);
+    if (monitor_changed) {
+      collectors.clear();  // Joins their threads first: two never run side by side.
+      collectors = start_collectors(state.config);
+    }
+    alerting.configure(state.config);
     sup.apply(state.config, diff, [&reloading, reply, diff](Status st) {
       reloading = false;
       json r = st ? ok_response(diff_json(diff)) : error_response(st.error());
@@ -189,14 +204,11 @@ int run(const std::string& config_path) {
                state.config.path, socket_path);
   // The HTTP endpoint is for watching: a failure to serve it is reported, and supervision goes
   // on without it.
-  // Collected every 10 s on its own thread (monitor interval; [monitor] is not read yet).
-  auto pg_collector = start_postgres_collector(state.config, std::chrono::seconds(10));
-  state.metrics = [&state, pg = pg_collector.get()](const std::string& prefix) {
-    return metrics_json(collect_all(state, pg), prefix);
-  };
+  state.metrics = [&scrape](const std::string& prefix) { return metrics_json(scrape(), prefix); };
+  state.alerts = [&alerting] { return alerting.alerts_json(); };
   std::shared_ptr<http::Server> http_server;
   std::string http_error;
-  if (auto st = start_http(io, state, pg_collector.get(), http_server); !st) {
+  if (auto st = start_http(io, state, scrape, http_server); !st) {
     http_error = st.error().message;
     spdlog::error("HTTP endpoint not started: {}", http_error);
   } else {
@@ -222,6 +234,7 @@ int run(const std::string& config_path) {
         spdlog::info("{}: stopping every service", signo == SIGTERM ? "SIGTERM" : "SIGINT");
         notify_systemd("STOPPING=1");
         backups.stop();
+        alerting.stop();
         if (http_server) http_server->stop();
         sup.stop_all([&](Status) {
           spdlog::info("all services stopped; exiting");
@@ -233,6 +246,7 @@ int run(const std::string& config_path) {
   };
   wait_signal();
   backups.configure(state.config);
+  alerting.configure(state.config);
   sup.start_all([&](Status st) {
     if (!st) spdlog::warn("not every service started: {}", st.error().message);
     notify_systemd("READY=1");

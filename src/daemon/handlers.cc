@@ -206,6 +206,22 @@ void handle_request(DaemonState& state, const json& request,
     if (state.backup_status) reply["backup"] = state.backup_status();
     if (state.deploy_status) reply["deploy"] = state.deploy_status();
     if (state.http_status) reply["http"] = state.http_status();
+    if (state.alerts) {
+      json firing = json::array();
+      int pending = 0;
+      const json all = state.alerts();  // Iterated below: must outlive the loop.
+      for (const auto& a : all["alerts"]) {
+        if (a["state"] == "firing") {
+          firing.push_back({{"name", a["name"]},
+                            {"summary", a["summary"]},
+                            {"severity", a["labels"].value("severity", "")},
+                            {"silenced", a["silenced"]}});
+        } else {
+          ++pending;
+        }
+      }
+      reply["alerts"] = {{"firing", firing}, {"pending", pending}};
+    }
     session->send(ok_response(reply));
   } else if (cmd == "ps") {
     session->send(ok_response(instances_json(*state.supervisor)));
@@ -252,6 +268,12 @@ void handle_request(DaemonState& state, const json& request,
       return;
     }
     session->send(ok_response(state.metrics(request.value("prefix", ""))));
+  } else if (cmd == "alerts") {
+    if (!state.alerts) {
+      session->send_error(make_error(Errc::kUnavailable, "alerts are not available"));
+      return;
+    }
+    session->send(ok_response(state.alerts()));
   } else if (cmd == "logs") {
     handle_logs(state, request, session);
   } else if (cmd == "config-reload") {

@@ -24,6 +24,8 @@ struct DaemonState {
   std::function<nlohmann::json()> http_status;    // {"listen": bound address, "error": why not}.
   // What GET /metrics serves, as JSON, families whose name starts with the prefix.
   std::function<nlohmann::json(const std::string&)> metrics;
+  // Active alerts, silences, rule errors and notifiers (AlertEngine::alerts_json()).
+  std::function<nlohmann::json()> alerts;
   // Re-reads the config file and applies it; replies with the diff or the diagnostics.
   std::function<void(std::function<void(nlohmann::json)>)> reload_config;
 };

@@ -11,8 +11,12 @@
 #include "backup/from_config.h"
 #include "backup/pg_client.h"
 #include "base/utc_time.h"
+#include "monitor/app_log_metrics.h"
 #include "monitor/host_metrics.h"
+#include "monitor/http_probe_metrics.h"
+#include "monitor/nginx_metrics.h"
 #include "monitor/pg_metrics.h"
+#include "monitor/tls_metrics.h"
 #include "supervisor/proc_stats.h"
 
 namespace gc::daemon {
@@ -158,23 +162,74 @@ std::unique_ptr<monitor::BackgroundCollector> start_postgres_collector(
       interval);
 }
 
-MetricSet collect_all(const DaemonState& state, const monitor::BackgroundCollector* background) {
+std::vector<std::unique_ptr<monitor::BackgroundCollector>> start_collectors(
+    const config::Config& config) {
+  std::vector<std::unique_ptr<monitor::BackgroundCollector>> out;
+  auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(config.monitor.interval);
+  if (auto pg = start_postgres_collector(config, interval)) out.push_back(std::move(pg));
+  const config::MonitorConfig& m = config.monitor;
+  if (!m.http.empty()) {
+    auto probes = std::make_shared<monitor::HttpProbes>(m.http);
+    out.push_back(std::make_unique<monitor::BackgroundCollector>(
+        [probes](MetricSet& set) { probes->collect(set); }, interval));
+  }
+  if (!m.nginx_status_url.empty() || !m.nginx_access_log.empty()) {
+    auto nginx = std::make_shared<monitor::NginxCollector>(m.nginx_status_url, m.nginx_access_log);
+    out.push_back(std::make_unique<monitor::BackgroundCollector>(
+        [nginx](MetricSet& set) { nginx->collect(set); }, interval));
+  }
+  if (!m.log_services.empty() || !m.log_files.empty()) {
+    auto logs = std::make_shared<monitor::AppLogCollector>();
+    for (const auto& s : m.log_services) {
+      // Winston's Console transport writes to stdout, some levels to stderr: both are read.
+      for (const char* stream : {"out.log", "err.log"})
+        logs->add_source(s, config.server.log_dir + "/" + s + "/" + stream);
+    }
+    for (const auto& f : m.log_files) logs->add_source(monitor::service_from_path(f), f);
+    out.push_back(std::make_unique<monitor::BackgroundCollector>(
+        [logs](MetricSet& set) { logs->collect(set); }, interval));
+  }
+  if (!m.tls_endpoints.empty() || !m.tls_files.empty()) {
+    std::vector<monitor::TlsTarget> targets;
+    for (const auto& e : m.tls_endpoints) targets.push_back({"", e, "", ""});
+    for (const auto& f : m.tls_files) targets.push_back({f, "", "", ""});
+    monitor::TlsOptions options;
+    options.ca_file = m.tls_ca_file;
+    // Certificates change rarely and expiry is a date: every 5 minutes is plenty.
+    out.push_back(std::make_unique<monitor::BackgroundCollector>(
+        [targets, options](MetricSet& set) {
+          std::vector<monitor::CertFacts> facts;
+          for (const auto& t : targets) facts.push_back(monitor::inspect_target(t, options));
+          auto now = std::chrono::system_clock::now().time_since_epoch();
+          monitor::add_tls_metrics(
+              facts, std::chrono::duration_cast<std::chrono::seconds>(now).count(), set);
+        },
+        std::max(interval, std::chrono::milliseconds(std::chrono::minutes(5)))));
+  }
+  return out;
+}
+
+MetricSet collect_all(
+    const DaemonState& state,
+    const std::vector<std::unique_ptr<monitor::BackgroundCollector>>& background) {
   MetricSet set;
   monitor::collect_host(set);
   collect_instances(*state.supervisor, state.config, set);
   collect_backups(state.config, set);
   collect_self(state.started, set);
-  if (background) background->add_latest(set);
+  for (const auto& b : background) b->add_latest(set);
   return set;
 }
 
 nlohmann::json metrics_json(const MetricSet& set, const std::string& prefix) {
-  static const char* kTypes[] = {"gauge", "counter", "untyped"};
+  static const char* kTypes[] = {"gauge", "counter", "untyped", "histogram"};
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [name, f] : set.families()) {
     if (name.rfind(prefix, 0) != 0 || f.samples.empty()) continue;
     nlohmann::json samples = nlohmann::json::array();
-    for (const auto& s : f.samples) samples.push_back({{"labels", s.labels}, {"value", s.value}});
+    for (const auto& s : f.samples) {
+      samples.push_back({{"name", name + s.suffix}, {"labels", s.labels}, {"value", s.value}});
+    }
     out.push_back({{"name", name},
                    {"type", kTypes[static_cast<int>(f.type)]},
                    {"help", f.help},

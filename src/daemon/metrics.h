@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "daemon/handlers.h"
 #include "monitor/background_collector.h"
@@ -27,9 +28,15 @@ void collect_self(std::chrono::system_clock::time_point started, monitor::Metric
 std::unique_ptr<monitor::BackgroundCollector> start_postgres_collector(
     const config::Config& config, std::chrono::milliseconds interval);
 
-// One scrape: everything above plus the host and `background` (may be null).
-monitor::MetricSet collect_all(const DaemonState& state,
-                               const monitor::BackgroundCollector* background);
+// The collectors that may block, each on its own thread: PostgreSQL, the HTTP probes, Nginx and
+// the app logs, TLS certificates; only those `config` asks for.
+std::vector<std::unique_ptr<monitor::BackgroundCollector>> start_collectors(
+    const config::Config& config);
+
+// One scrape: everything above plus the host and the latest samples of `background`.
+monitor::MetricSet collect_all(
+    const DaemonState& state,
+    const std::vector<std::unique_ptr<monitor::BackgroundCollector>>& background);
 
 // `set` as JSON for `groundctl metrics --json`: [{name, type, help, samples: [{labels, value}]}],
 // families whose name starts with `prefix` only.

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <tuple>
 
 namespace gc::monitor {
 namespace {
@@ -33,7 +35,45 @@ std::string label_text(const Labels& labels) {
   return out + "}";
 }
 
+// Where a sample goes in its family's text. Histogram series must be contiguous with buckets in
+// ascending le order: sorting "le" as text would put "10" before "2.5" and "+Inf" first.
+struct SortKey {
+  Labels base;   // The labels without a histogram's "le".
+  int part = 0;  // _bucket, _sum, _count.
+  double le = 0;
+  const Sample* sample = nullptr;
+  bool operator<(const SortKey& o) const {
+    return std::tie(base, part, le) < std::tie(o.base, o.part, o.le);
+  }
+};
+
+SortKey sort_key(const MetricFamily& f, const Sample& s) {
+  SortKey k{s.labels, 0, 0, &s};
+  if (f.type != MetricType::kHistogram) return k;
+  auto le = k.base.find("le");
+  if (le != k.base.end()) {
+    k.le = std::strtod(le->second.c_str(), nullptr);  // Reads "+Inf" as infinity.
+    k.base.erase(le);
+  }
+  k.part = s.suffix == "_bucket" ? 0 : s.suffix == "_sum" ? 1 : 2;
+  return k;
+}
+
 }  // namespace
+
+void Histogram::observe(double v) {
+  counts.resize(bounds.size());
+  ++count;
+  sum += v;
+  // NaN belongs to no finite bucket; like the Prometheus clients, it still counts (+Inf).
+  if (std::isnan(v)) return;
+  auto it = std::lower_bound(bounds.begin(), bounds.end(), v);  // First bound >= v.
+  if (it != bounds.end()) ++counts[static_cast<std::size_t>(it - bounds.begin())];
+}
+
+std::vector<double> default_latency_buckets() {
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
 
 MetricFamily& MetricSet::family(const std::string& name, const std::string& help, MetricType type) {
   auto [it, inserted] = families_.try_emplace(name);
@@ -58,6 +98,24 @@ void MetricSet::counter(const std::string& name, const std::string& help, Labels
 void MetricSet::untyped(const std::string& name, const std::string& help, Labels labels,
                         double value) {
   family(name, help, MetricType::kUntyped).samples.push_back({std::move(labels), value});
+}
+
+void MetricSet::histogram(const std::string& name, const std::string& help, Labels labels,
+                          const Histogram& h) {
+  auto& samples = family(name, help, MetricType::kHistogram).samples;
+  labels.erase("le");
+  uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.bounds.size(); ++i) {
+    cumulative += i < h.counts.size() ? h.counts[i] : 0;
+    Labels l = labels;
+    l["le"] = format_value(h.bounds[i]);
+    samples.push_back({std::move(l), static_cast<double>(cumulative), "_bucket"});
+  }
+  Labels inf = labels;
+  inf["le"] = "+Inf";
+  samples.push_back({std::move(inf), static_cast<double>(h.count), "_bucket"});
+  samples.push_back({labels, h.sum, "_sum"});
+  samples.push_back({std::move(labels), static_cast<double>(h.count), "_count"});
 }
 
 void MetricSet::merge(const MetricSet& other) {
@@ -104,14 +162,15 @@ std::string render(const MetricSet& set) {
   for (const auto& [name, f] : set.families()) {
     if (f.samples.empty()) continue;
     out += "# HELP " + name + " " + escape_help(f.help) + "\n";
-    static const char* kTypes[] = {" gauge\n", " counter\n", " untyped\n"};
+    static const char* kTypes[] = {" gauge\n", " counter\n", " untyped\n", " histogram\n"};
     out += "# TYPE " + name + kTypes[static_cast<int>(f.type)];
-    std::vector<const Sample*> sorted;
-    for (const auto& s : f.samples) sorted.push_back(&s);
-    std::sort(sorted.begin(), sorted.end(),
-              [](const Sample* a, const Sample* b) { return a->labels < b->labels; });
-    for (const Sample* s : sorted) {
-      out += name + label_text(s->labels) + " " + format_value(s->value) + "\n";
+    std::vector<SortKey> sorted;
+    sorted.reserve(f.samples.size());
+    for (const auto& s : f.samples) sorted.push_back(sort_key(f, s));
+    std::stable_sort(sorted.begin(), sorted.end());
+    for (const SortKey& k : sorted) {
+      const Sample& s = *k.sample;
+      out += name + s.suffix + label_text(s.labels) + " " + format_value(s.value) + "\n";
     }
   }
   return out;

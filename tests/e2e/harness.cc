@@ -77,27 +77,42 @@ CliResult run_capture(const std::vector<std::string>& argv, const std::string& d
 }
 
 std::unique_ptr<Daemon> Daemon::start(const std::string& services_toml,
-                                      const std::string& server_extra) {
+                                      const std::string& server_extra,
+                                      std::vector<std::string> argv_prefix) {
   auto dir = TempDir::create("gc-e2e-");
   EXPECT_TRUE(dir);
   // The daemon's children may run as another user (user = "nobody" tests): let them in.
   ::chmod(dir->path().c_str(), 0755);
   std::unique_ptr<Daemon> d(new Daemon(std::move(*dir), server_extra));
+  d->argv_prefix_ = std::move(argv_prefix);
   d->write_config(services_toml);
-  auto log = open_fd(d->dir_.file("daemon.log"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  d->spawn();
+  return d;
+}
+
+void Daemon::spawn() {
+  auto log = open_fd(dir_.file("daemon.log"), O_WRONLY | O_CREAT | O_APPEND, 0600);
   SpawnOptions o;
-  o.argv = {groundctl_bin(), "daemon", "-c", d->config_path()};
-  o.env = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+  o.argv = argv_prefix_;
+  for (std::string a : {groundctl_bin(), std::string("daemon"), std::string("-c"), config_path()})
+    o.argv.push_back(a);
+  o.env = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"};
   // If the test process dies, its daemon (and so every child) goes too.
   o.parent_death_signal = SIGTERM;
   o.stdout_fd = log->get();
   o.stderr_fd = log->get();
   auto child = ChildProcess::spawn(o);
   EXPECT_TRUE(child) << child.error().message;
-  d->daemon_.emplace(std::move(*child));
-  bool up = eventually([&] { return d->cli({"status", "--json"}).exit_code == 0; });
-  EXPECT_TRUE(up) << "daemon did not come up:\n" << d->daemon_log();
-  return d;
+  if (!child) return;
+  daemon_.emplace(std::move(*child));
+  bool up = eventually([&] { return cli({"status", "--json"}).exit_code == 0; });
+  EXPECT_TRUE(up) << "daemon did not come up:\n" << daemon_log();
+}
+
+void Daemon::restart() {
+  (void)terminate();
+  daemon_.reset();
+  spawn();
 }
 
 Daemon::~Daemon() {

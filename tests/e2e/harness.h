@@ -46,8 +46,11 @@ class Daemon {
   // [http] on a kernel-chosen port unless `services_toml` has its own), starts
   // `groundctl daemon` and waits for its control socket. Fails the test on error.
   // `server_extra` adds lines to the [server] section.
+  // `argv_prefix` runs the daemon through a wrapper (`unshare --mount ...`); the wrapper must
+  // exec the daemon so that pid() is the daemon's.
   static std::unique_ptr<Daemon> start(const std::string& services_toml,
-                                       const std::string& server_extra = "");
+                                       const std::string& server_extra = "",
+                                       std::vector<std::string> argv_prefix = {});
   ~Daemon();  // SIGTERM, wait; SIGKILL if it hangs.
 
   CliResult cli(std::vector<std::string> args) const;
@@ -58,6 +61,8 @@ class Daemon {
   void write_config(const std::string& services_toml) const;
   // SIGTERM the daemon and wait for its exit status.
   ExitStatus terminate();
+  // terminate(), then start it again on the same directory and config; waits until it answers.
+  void restart();
   pid_t pid() const { return daemon_->pid(); }
   const std::string& dir() const { return dir_.path(); }
   std::string config_path() const { return dir_.file("groundctl.toml"); }
@@ -66,8 +71,10 @@ class Daemon {
  private:
   Daemon(TempDir dir, std::string server_extra)
       : dir_(std::move(dir)), server_extra_(std::move(server_extra)) {}
+  void spawn();  // Starts the daemon process and waits for its control socket.
   TempDir dir_;
   std::string server_extra_;
+  std::vector<std::string> argv_prefix_;
   std::optional<ChildProcess> daemon_;
 };
 

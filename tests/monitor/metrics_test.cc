@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: MIT
-// The exposition format and the /proc parsers, on fixed text.
+// The exposition format and the /proc parsers, on fixed text; histograms also through the real
+// `promtool check metrics`.
+#include <sys/wait.h>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
+#include "base/atomic_file.h"
+#include "base/temp_dir.h"
 #include "monitor/host_metrics.h"
 #include "monitor/metrics.h"
 #include "monitor/pg_metrics.h"
@@ -168,6 +174,107 @@ TEST(PgSamples, UsesPostgresExporterNames) {
   EXPECT_NE(render(set).find("# TYPE pg_stat_database_xact_commit untyped\n"), std::string::npos);
   EXPECT_EQ(f.at("pg_locks_count").samples[0].value, 3);
   EXPECT_EQ(f.at("groundctl_pg_lock_waits").samples[0].value, 1);
+}
+
+}  // namespace
+}  // namespace gc::monitor
+
+namespace gc::monitor {
+namespace {
+
+TEST(Histogram, ValueOnABoundFallsInThatBucket) {
+  Histogram h;
+  h.bounds = {1, 2, 5};
+  for (double v : {0.5, 1.0, 1.5, 2.0, 5.0, 7.0}) h.observe(v);
+  EXPECT_EQ(h.counts, (std::vector<uint64_t>{2, 2, 1}));  // Per bucket; 7 only in count.
+  EXPECT_EQ(h.count, 6u);
+  EXPECT_EQ(h.sum, 17);
+  h.observe(NAN);  // As the Prometheus clients do: counted, in no finite bucket.
+  EXPECT_EQ(h.count, 7u);
+  EXPECT_EQ(h.counts, (std::vector<uint64_t>{2, 2, 1}));
+}
+
+TEST(Histogram, DefaultLatencyBucketsAreThePrometheusClientOnes) {
+  EXPECT_EQ(default_latency_buckets(),
+            (std::vector<double>{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}));
+}
+
+TEST(Histogram, RendersCumulativeBucketsInBoundOrderThenSumAndCount) {
+  Histogram h;
+  h.bounds = {0.5, 2.5, 10};  // As text "10" sorts before "2.5": the order must be numeric.
+  for (double v : {0.25, 0.5, 3.0, 20.0}) h.observe(v);
+  Histogram empty;
+  empty.bounds = {0.5, 2.5, 10};
+  MetricSet set;
+  set.histogram("req_seconds", "Request time.", {{"path", "/b"}}, empty);
+  set.histogram("req_seconds", "Request time.", {{"path", "/a"}}, h);
+  EXPECT_EQ(render(set),
+            "# HELP req_seconds Request time.\n"
+            "# TYPE req_seconds histogram\n"
+            "req_seconds_bucket{le=\"0.5\",path=\"/a\"} 2\n"
+            "req_seconds_bucket{le=\"2.5\",path=\"/a\"} 2\n"
+            "req_seconds_bucket{le=\"10\",path=\"/a\"} 3\n"
+            "req_seconds_bucket{le=\"+Inf\",path=\"/a\"} 4\n"
+            "req_seconds_sum{path=\"/a\"} 23.75\n"
+            "req_seconds_count{path=\"/a\"} 4\n"
+            "req_seconds_bucket{le=\"0.5\",path=\"/b\"} 0\n"
+            "req_seconds_bucket{le=\"2.5\",path=\"/b\"} 0\n"
+            "req_seconds_bucket{le=\"10\",path=\"/b\"} 0\n"
+            "req_seconds_bucket{le=\"+Inf\",path=\"/b\"} 0\n"
+            "req_seconds_sum{path=\"/b\"} 0\n"
+            "req_seconds_count{path=\"/b\"} 0\n");
+}
+
+TEST(Histogram, SamplesNameTheirSeriesBySuffix) {
+  Histogram h;
+  h.bounds = {1};
+  h.observe(0.5);
+  MetricSet set;
+  set.histogram("x_seconds", "X.", {}, h);
+  MetricSet merged;
+  merged.gauge("g", "G.", {}, 1);
+  merged.merge(set);
+  const MetricFamily& f = merged.families().at("x_seconds");
+  EXPECT_EQ(f.type, MetricType::kHistogram);
+  ASSERT_EQ(f.samples.size(), 4u);
+  EXPECT_EQ(f.samples[0].suffix, "_bucket");
+  EXPECT_EQ(f.samples[0].labels, (Labels{{"le", "1"}}));
+  EXPECT_EQ(f.samples[1].labels, (Labels{{"le", "+Inf"}}));
+  EXPECT_EQ(f.samples[2].suffix, "_sum");
+  EXPECT_EQ(f.samples[2].value, 0.5);
+  EXPECT_EQ(f.samples[3].suffix, "_count");
+  EXPECT_TRUE(f.samples[3].labels.empty());
+  EXPECT_EQ(merged.families().at("g").samples[0].suffix, "");
+}
+
+// `promtool check metrics` on `text`: its exit code and everything it printed.
+std::pair<int, std::string> promtool(const std::string& text) {
+  auto dir = TempDir::create();
+  if (!dir) return {-1, dir.error().message};
+  if (!write_file_atomic(dir->file("metrics.txt"), text)) return {-1, "cannot write"};
+  std::string cmd = "/usr/bin/promtool check metrics < " + dir->file("metrics.txt") + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return {-1, "popen failed"};
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+TEST(Histogram, PromtoolAcceptsTheRendering) {
+  Histogram h;
+  h.bounds = default_latency_buckets();
+  for (double v : {0.003, 0.005, 0.2, 1.0, 42.0}) h.observe(v);
+  MetricSet set;
+  set.histogram("demo_request_duration_seconds", "Request time.", {{"method", "GET"}}, h);
+  set.histogram("demo_request_duration_seconds", "Request time.", {{"method", "POST"}},
+                Histogram{default_latency_buckets(), {}, 0, 0});
+  set.counter("demo_requests_total", "Requests.", {{"code", "200"}}, 5);
+  set.gauge("demo_up", "Up.", {}, 1);
+  auto [code, out] = promtool(render(set));
+  EXPECT_EQ(code, 0) << out << render(set);
+  EXPECT_EQ(out, "") << render(set);
 }
 
 }  // namespace

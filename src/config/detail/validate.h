@@ -39,6 +39,10 @@ void read_deploy_section(Checker& checker, const Node& root, Config& config);
 // Reads the [[notify]] tables into `config` (config/notify_rules.cc).
 void read_notify_sections(Checker& checker, const Node& root, Config& config);
 
+// Reads [monitor] and the [[alert]] tables into `config`, after the services
+// (config/monitor_rules.cc). Alert expressions are stored, not parsed.
+void read_monitor_sections(Checker& checker, const Node& root, Config& config);
+
 // Whether `name` is an existing user (getpwnam_r). Sets `error` when the lookup itself failed.
 bool user_exists(const std::string& name, std::string& error);
 // Whether `name` is an existing group (getgrnam_r). Sets `error` when the lookup itself failed.

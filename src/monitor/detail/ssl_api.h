@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// monitor/detail/ssl_api.h: the OpenSSL 3 functions the TLS certificate collector uses, from
+// libssl.so.3 and libcrypto.so.3 opened at run time (base/dynamic_library.h says why), plus
+// unique_ptr owners for the objects they return.
+#pragma once
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+
+#include "base/result.h"
+
+namespace gc::monitor::detail {
+
+// Function pointers named after the OpenSSL functions without their prefix. Where OpenSSL 3's
+// headers offer only a macro (sk_X509_num, SSL_set_tlsext_host_name), the function under it is
+// bound (OPENSSL_sk_num, SSL_ctrl).
+struct SslApi {
+  // libcrypto: reading certificates.
+  decltype(&::BIO_new_mem_buf) bio_new_mem_buf = nullptr;
+  decltype(&::BIO_free) bio_free = nullptr;
+  decltype(&::PEM_read_bio_X509) pem_read_bio_x509 = nullptr;
+  decltype(&::X509_free) x509_free = nullptr;
+  decltype(&::X509_up_ref) x509_up_ref = nullptr;
+  decltype(&::X509_get0_notBefore) x509_get0_not_before = nullptr;
+  decltype(&::X509_get0_notAfter) x509_get0_not_after = nullptr;
+  decltype(&::ASN1_TIME_to_tm) asn1_time_to_tm = nullptr;
+  decltype(&::X509_get_subject_name) x509_get_subject_name = nullptr;
+  decltype(&::X509_get_issuer_name) x509_get_issuer_name = nullptr;
+  decltype(&::X509_NAME_get_text_by_NID) x509_name_get_text_by_nid = nullptr;
+  decltype(&::X509_get_ext_d2i) x509_get_ext_d2i = nullptr;
+  decltype(&::GENERAL_NAMES_free) general_names_free = nullptr;
+  decltype(&::ASN1_STRING_get0_data) asn1_string_get0_data = nullptr;
+  decltype(&::ASN1_STRING_length) asn1_string_length = nullptr;
+  decltype(&::X509_check_host) x509_check_host = nullptr;
+  decltype(&::X509_check_ip_asc) x509_check_ip_asc = nullptr;
+  // libcrypto: stacks (the typed sk_X509_* are macros over these).
+  decltype(&::OPENSSL_sk_num) sk_num = nullptr;
+  decltype(&::OPENSSL_sk_value) sk_value = nullptr;
+  decltype(&::OPENSSL_sk_new_null) sk_new_null = nullptr;
+  decltype(&::OPENSSL_sk_push) sk_push = nullptr;
+  decltype(&::OPENSSL_sk_free) sk_free = nullptr;
+  // libcrypto: chain verification.
+  decltype(&::X509_STORE_new) store_new = nullptr;
+  decltype(&::X509_STORE_free) store_free = nullptr;
+  decltype(&::X509_STORE_set_default_paths) store_set_default_paths = nullptr;
+  decltype(&::X509_STORE_load_file) store_load_file = nullptr;
+  decltype(&::X509_STORE_CTX_new) store_ctx_new = nullptr;
+  decltype(&::X509_STORE_CTX_free) store_ctx_free = nullptr;
+  decltype(&::X509_STORE_CTX_init) store_ctx_init = nullptr;
+  decltype(&::X509_STORE_CTX_set_purpose) store_ctx_set_purpose = nullptr;
+  decltype(&::X509_STORE_CTX_get_error) store_ctx_get_error = nullptr;
+  decltype(&::X509_verify_cert) verify_cert = nullptr;
+  decltype(&::X509_verify_cert_error_string) verify_cert_error_string = nullptr;
+  // libcrypto: the thread's error queue.
+  decltype(&::ERR_get_error) err_get_error = nullptr;
+  decltype(&::ERR_error_string_n) err_error_string_n = nullptr;
+  decltype(&::ERR_reason_error_string) err_reason_error_string = nullptr;
+  decltype(&::ERR_clear_error) err_clear_error = nullptr;
+  // libssl: the client handshake.
+  decltype(&::TLS_client_method) tls_client_method = nullptr;
+  decltype(&::SSL_CTX_new) ssl_ctx_new = nullptr;
+  decltype(&::SSL_CTX_free) ssl_ctx_free = nullptr;
+  decltype(&::SSL_new) ssl_new = nullptr;
+  decltype(&::SSL_free) ssl_free = nullptr;
+  decltype(&::SSL_set_fd) ssl_set_fd = nullptr;
+  decltype(&::SSL_ctrl) ssl_ctrl = nullptr;
+  decltype(&::SSL_connect) ssl_connect = nullptr;
+  decltype(&::SSL_get_error) ssl_get_error = nullptr;
+  decltype(&::SSL_get_peer_cert_chain) ssl_get_peer_cert_chain = nullptr;
+  decltype(&::SSL_shutdown) ssl_shutdown = nullptr;
+};
+
+// Loads both libraries on first use (thread-safe) and keeps them for the life of the process.
+// Unlike crypto's openssl(), a missing or too old library is an Error, kNotFound ("libssl.so.3
+// cannot be loaded ...; install it: apt-get install libssl3"), returned on every call: a
+// monitor check that cannot run must not stop the daemon.
+Result<const SslApi*> ssl_api();
+
+// Owners whose deleter is the bound free function: `X509Ptr p(raw, api.x509_free)`.
+using X509Ptr = std::unique_ptr<X509, decltype(SslApi::x509_free)>;
+using BioPtr = std::unique_ptr<BIO, decltype(SslApi::bio_free)>;
+using StorePtr = std::unique_ptr<X509_STORE, decltype(SslApi::store_free)>;
+using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, decltype(SslApi::store_ctx_free)>;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, decltype(SslApi::ssl_ctx_free)>;
+using SslPtr = std::unique_ptr<SSL, decltype(SslApi::ssl_free)>;
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, decltype(SslApi::general_names_free)>;
+using StackPtr = std::unique_ptr<OPENSSL_STACK, decltype(SslApi::sk_free)>;
+
+}  // namespace gc::monitor::detail
