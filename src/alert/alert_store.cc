@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/unique_fd.h"
+#include "base/utc_time.h"
 
 namespace gc::alert {
 namespace {
@@ -47,7 +48,27 @@ Status in_transaction(store::Database& db, F body) {
   return db.exec("COMMIT");
 }
 
+std::string ms_text(int64_t ms) {
+  return ms == 0 ? ""
+                 : format_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+}
+
 }  // namespace
+
+json history_json(const std::vector<HistoryEntry>& entries) {
+  json out = json::array();
+  for (const auto& h : entries) {
+    out.push_back({{"event", h.event},
+                   {"name", h.rule},
+                   {"labels", h.labels},
+                   {"at", ms_text(h.at_ms)},
+                   {"active_since", ms_text(h.started_ms)},
+                   {"value", h.value},
+                   {"summary", h.summary},
+                   {"notified", h.notified}});
+  }
+  return out;
+}
 
 Result<AlertStore> AlertStore::open(const std::string& state_dir) {
   GC_TRY(make_directories(state_dir, 0700));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct HistoryEntry {
   std::string summary;
   bool notified = false;  // False when a silence held the notice back.
 };
+
+// `entries` as `groundctl alerts --history --json` prints them and GET /api/v1/alerts serves
+// them: [{event, name, labels, at, active_since, value, summary, notified}], times in RFC 3339
+// UTC ("" for none), in the order given.
+nlohmann::json history_json(const std::vector<HistoryEntry>& entries);
 
 class AlertStore {
  public:

@@ -111,21 +111,13 @@ int cmd_alert_history(const Globals& g, int limit) {
   if (!store) return report_failure(g, store.error(), exit_code_for(store.error()));
   auto history = store->history(limit);
   if (!history) return report_failure(g, history.error(), exit_code_for(history.error()));
-  json out = json::array();
+  json out = alert::history_json(*history);
   std::vector<std::vector<std::string>> rows = {
       {"TIME", "EVENT", "ALERT", "SEVERITY", "LABELS", "NOTIFIED", "SUMMARY"}};
   for (const auto& h : *history) {
     json labels = h.labels;
     auto sev = h.labels.find("severity");
     std::string severity = sev == h.labels.end() ? "" : sev->second;
-    out.push_back({{"event", h.event},
-                   {"name", h.rule},
-                   {"labels", labels},
-                   {"at", ms_text(h.at_ms)},
-                   {"active_since", ms_text(h.started_ms)},
-                   {"value", h.value},
-                   {"summary", h.summary},
-                   {"notified", h.notified}});
     rows.push_back({ms_text(h.at_ms), h.event, h.rule, severity, label_text(labels),
                     h.notified ? "yes" : "no (silenced)", h.summary});
   }

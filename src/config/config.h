@@ -170,15 +170,29 @@ struct DeployConfig {
 // [[notify]]: where alerts go. The monitor's rules will use these too; today deploys raise
 // their alerts through them.
 enum class NotifyType {
-  kWebhook,  // POST of the Alertmanager webhook payload (JSON) to `url`.
-  kExec,     // `command` with the same payload on stdin.
+  kWebhook,       // POST of the Alertmanager webhook payload (JSON) to `url`.
+  kExec,          // `command` with the same payload on stdin.
+  kSlack,         // POST of a Slack incoming-webhook message to `url` (also Mattermost).
+  kEmail,         // One mail per batch through the SMTP server `smtp`.
+  kAlertmanager,  // POST of API v2 postable alerts to `url` + "/api/v2/alerts".
 };
 
 struct NotifyConfig {
-  std::string name;  // "webhook-1" when not given; used in messages (a URL may hold a token).
+  std::string name;  // "<type>-N" when not given; used in messages (a URL may hold a token).
   NotifyType type = NotifyType::kWebhook;
-  std::string url;                   // kWebhook: http(s)://... Never logged: it may be secret.
+  // kWebhook, kSlack: http(s)://...; kAlertmanager: the base URL, without a trailing '/'.
+  // Never logged: it may be secret.
+  std::string url;
   std::vector<std::string> command;  // kExec: argv.
+  // kEmail only. `smtp` is "smtp://host[:port]" (STARTTLS unless `starttls` is false) or
+  // "smtps://host[:port]" (implicit TLS). Addresses hold '@' and no space, CR, LF, '<' or '>'.
+  std::string smtp;
+  std::string from;
+  std::vector<std::string> to;  // At least one.
+  std::string username;         // Empty: no AUTH.
+  std::string password_file;    // Absolute; set with username. Read at send time, 0600 or 0400.
+  bool starttls = true;         // False only for smtp:// to a loopback host.
+  std::string ca_file;          // Absolute; empty: the system's trust store.
   bool send_resolved = true;
   Duration timeout = std::chrono::seconds(10);  // One delivery attempt.
   bool operator==(const NotifyConfig&) const = default;

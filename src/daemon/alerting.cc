@@ -101,8 +101,7 @@ class NotifyWorker {
           if (a.firing() || t.send_resolved) send.push_back(a);
         }
         if (send.empty()) continue;
-        std::string payload = monitor::webhook_payload(send, b.receiver, "").dump();
-        Status st = monitor::deliver(t, payload);
+        Status st = monitor::deliver_alerts(t, send, b.receiver);
         done_(t.name, static_cast<bool>(st), st ? "" : st.error().message);
       }
       lock.lock();
@@ -121,6 +120,13 @@ AlertEngine::AlertEngine(boost::asio::io_context& io, std::function<monitor::Met
       timer_(io),
       collect_(std::move(collect)),
       notifier_up_(std::make_shared<std::map<std::string, bool>>()) {
+  auto recordings = alert::parse_recordings(alert::builtin_recordings());
+  if (recordings) {
+    recordings_ = std::move(*recordings);
+  } else {
+    // A bug of ours (recording_test parses them all): monitoring goes on without history.
+    spdlog::error("{}", recordings.error().message);
+  }
   auto up = notifier_up_;
   boost::asio::io_context* ctx = &io_;
   worker_ =
@@ -153,7 +159,7 @@ void AlertEngine::configure(const config::Config& config) {
   } else {
     rules_ = std::move(*rules);
   }
-  std::map<std::string, int64_t> ranges;
+  std::map<std::string, int64_t> ranges = alert::recording_ranges(recordings_);
   for (const auto& r : rules_) {
     for (const auto& e : {r.expr, r.clear}) {
       if (!e) continue;
@@ -188,7 +194,15 @@ void AlertEngine::configure(const config::Config& config) {
         spdlog::error("alert state: {}", active.error().message);
       }
     }
+    auto opened = monitor::HistoryStore::open(config.server.state_dir, config.monitor.history);
+    if (!opened) {
+      history_error_ = opened.error().message;
+      spdlog::error("metric history: {}; alerts are evaluated, no history is kept", history_error_);
+    } else {
+      history_ = std::make_unique<monitor::HistoryStore>(std::move(*opened));
+    }
   }
+  if (history_) history_->set_retention(config.monitor.history);
   std::vector<std::string> names;
   for (const auto& r : rules_) names.push_back(r.name);
   if (states_.retain_rules(names) && store_) (void)store_->save_active(states_.alerts());
@@ -198,9 +212,12 @@ void AlertEngine::configure(const config::Config& config) {
 
 void AlertEngine::arm() {
   if (stopped_) return;
+  // A wait that had already completed when configure() cancelled it still runs its handler:
+  // the generation tells it that a newer chain has taken over.
+  uint64_t generation = ++timer_generation_;
   timer_.expires_after(config_.monitor.interval);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
+  timer_.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (ec || generation != timer_generation_) return;
     evaluate_now();
     arm();
   });
@@ -214,9 +231,17 @@ void AlertEngine::evaluate_now() {
   monitor::MetricSet set = collect_();
   add_metrics(set);
   buffer_->append(set, now);
+  record(now);
   if (store_) {
     auto s = store_->silences(now);
-    if (s) silences_ = std::move(*s);
+    if (s) {
+      silences_ = std::move(*s);
+      silence_error_.clear();
+    } else if (s.error().message != silence_error_) {
+      // The last silences read stay in force until the store answers again.
+      silence_error_ = s.error().message;
+      spdlog::error("alert silences: {}", silence_error_);
+    }
   }
   std::vector<alert::Notice> notices, history;
   bool changed = false;
@@ -256,6 +281,63 @@ void AlertEngine::evaluate_now() {
                 h.alert.rule, resolved ? "resolved" : "firing", h.alert.summary);
   }
   if (!notices.empty()) deliver(std::move(notices));
+  resend_to_alertmanagers(now);
+}
+
+void AlertEngine::resend_to_alertmanagers(int64_t now) {
+  // Alertmanager resolves an alert it has not heard of for resolve_timeout (5m by default), as
+  // Prometheus re-sends firing alerts every minute; do the same for alertmanager targets.
+  constexpr int64_t kResendMs = 60 * 1000;
+  if (now - last_resend_ms_ < kResendMs || !worker_) return;
+  last_resend_ms_ = now;
+  std::vector<config::NotifyConfig> targets;
+  for (const auto& t : config_.notify) {
+    if (t.type == config::NotifyType::kAlertmanager) targets.push_back(t);
+  }
+  std::vector<monitor::Alert> firing;
+  for (const auto& [key, a] : states_.alerts()) {
+    if (a.phase != alert::Phase::kFiring || !a.notified) continue;
+    bool silenced = false;
+    for (const auto& s : silences_) {
+      silenced = silenced || (s.starts_ms <= now && now < s.ends_ms && s.matches(a.labels));
+    }
+    if (!silenced) firing.push_back(to_alert({alert::NoticeKind::kReminder, a, 0}));
+  }
+  if (targets.empty() || firing.empty()) return;
+  worker_->push(std::move(targets), std::move(firing),
+                config_.server.name.empty() ? "groundctl" : config_.server.name);
+}
+
+void AlertEngine::record(int64_t now) {
+  if (!history_) return;
+  for (const auto& r : recordings_) {
+    auto v = alert::evaluate_recording(r, *buffer_, now);
+    if (!v) {
+      if (recording_errors_[r.name] != v.error().message) {
+        spdlog::error("recording rule {}: {}", r.name, v.error().message);
+        recording_errors_[r.name] = v.error().message;
+      }
+      continue;
+    }
+    recording_errors_.erase(r.name);
+    for (const auto& s : *v) history_->add(r.name, s.labels, now, s.value);
+  }
+  // Logged once per failure streak: a full disk must not fill the log every tick.
+  Status st = history_->flush(now);
+  if (!st && history_error_.empty()) {
+    history_error_ = st.error().message;
+    spdlog::error("metric history: {}", history_error_);
+  } else if (st && !history_error_.empty()) {
+    history_error_.clear();
+    spdlog::info("metric history is written again");
+  }
+}
+
+Result<std::vector<alert::HistoryEntry>> AlertEngine::alert_history(int limit) {
+  if (!store_) {
+    return make_error(Errc::kUnavailable, "alert history is not available: " + store_error_);
+  }
+  return store_->history(limit);
 }
 
 void AlertEngine::deliver(std::vector<alert::Notice> notices) {

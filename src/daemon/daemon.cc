@@ -21,19 +21,22 @@
 #include "config/listen_address.h"
 #include "config/loader.h"
 #include "daemon/alerting.h"
+#include "daemon/api.h"
 #include "daemon/backup_scheduler.h"
 #include "daemon/handlers.h"
 #include "daemon/metrics.h"
 #include "deploy/deployer.h"
+#include "http/dashboard.h"
 #include "http/server.h"
 
 namespace gc::daemon {
 namespace {
 
-// Binds [http].listen and serves /metrics and /healthz. Errors: an unreadable token file, the
-// bind.
+// Binds [http].listen and serves /metrics, /healthz and /api/v1/ (daemon/api.h). Errors: an
+// unreadable token file, the bind.
 Status start_http(boost::asio::io_context& io, DaemonState& state,
-                  std::function<monitor::MetricSet()> scrape, std::shared_ptr<http::Server>& out) {
+                  std::function<monitor::MetricSet()> scrape, const ApiContext& ctx,
+                  std::shared_ptr<http::Server>& out) {
   GC_ASSIGN_OR_RETURN(config::ListenAddress listen,
                       config::parse_listen_address(state.config.http.listen));
   std::string token;
@@ -49,13 +52,16 @@ Status start_http(boost::asio::io_context& io, DaemonState& state,
     }
   }
   GC_ASSIGN_OR_RETURN(
-      out, http::Server::start(io, listen, std::move(token), [scrape](const http::Request& r) {
+      out, http::Server::start(io, listen, std::move(token), [scrape, ctx](const http::Request& r) {
         std::string path = r.target.substr(0, r.target.find('?'));
         if (path == "/metrics") {
           return http::Response{200, "text/plain; version=0.0.4; charset=utf-8",
                                 monitor::render(scrape())};
         }
         if (path == "/healthz") return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
+        // "/" and "/assets/NAME": the embedded dashboard, under its Content-Security-Policy.
+        if (auto d = http::dashboard_response(path)) return *d;
+        if (auto a = handle_api(ctx, r)) return *a;
         return http::Response{404, "text/plain; charset=utf-8", "not found\n"};
       }));
   return ok();
@@ -208,7 +214,8 @@ int run(const std::string& config_path) {
   state.alerts = [&alerting] { return alerting.alerts_json(); };
   std::shared_ptr<http::Server> http_server;
   std::string http_error;
-  if (auto st = start_http(io, state, scrape, http_server); !st) {
+  ApiContext api_ctx{&state, &alerting};
+  if (auto st = start_http(io, state, scrape, api_ctx, http_server); !st) {
     http_error = st.error().message;
     spdlog::error("HTTP endpoint not started: {}", http_error);
   } else {

@@ -154,6 +154,52 @@ json instances_json(const supervisor::Supervisor& sup) {
   return out;
 }
 
+json services_json(const supervisor::Supervisor& sup) {
+  json services = json::array();
+  for (const auto& s : sup.services()) {
+    int running = 0, restarts = 0;
+    for (const auto& i : s->instances()) {
+      running += i.state == "running";
+      restarts += i.restarts;
+    }
+    services.push_back({{"name", s->name()},
+                        {"state", s->state()},
+                        {"running", running},
+                        {"instances", s->config().instances},
+                        {"restarts", restarts},
+                        {"listen", s->bound_addresses()}});
+  }
+  return services;
+}
+
+json status_json(const DaemonState& state) {
+  json reply = {{"server", state.config.server.name},
+                {"pid", ::getpid()},
+                {"config", state.config.path},
+                {"started_ms", unix_ms(state.started)},
+                {"services", services_json(*state.supervisor)}};
+  if (state.backup_status) reply["backup"] = state.backup_status();
+  if (state.deploy_status) reply["deploy"] = state.deploy_status();
+  if (state.http_status) reply["http"] = state.http_status();
+  if (state.alerts) {
+    json firing = json::array();
+    int pending = 0;
+    const json all = state.alerts();  // Iterated below: must outlive the loop.
+    for (const auto& a : all["alerts"]) {
+      if (a["state"] == "firing") {
+        firing.push_back({{"name", a["name"]},
+                          {"summary", a["summary"]},
+                          {"severity", a["labels"].value("severity", "")},
+                          {"silenced", a["silenced"]}});
+      } else {
+        ++pending;
+      }
+    }
+    reply["alerts"] = {{"firing", firing}, {"pending", pending}};
+  }
+  return reply;
+}
+
 json describe_json(const Service& service) {
   json instances = json::array();
   for (const auto& i : service.instances()) instances.push_back(instance_json(i));
@@ -184,45 +230,7 @@ void handle_request(DaemonState& state, const json& request,
   if (cmd == "ping") {
     session->send(ok_response({{"pid", ::getpid()}}));
   } else if (cmd == "status") {
-    json services = json::array();
-    for (const auto& s : state.supervisor->services()) {
-      int running = 0, restarts = 0;
-      for (const auto& i : s->instances()) {
-        running += i.state == "running";
-        restarts += i.restarts;
-      }
-      services.push_back({{"name", s->name()},
-                          {"state", s->state()},
-                          {"running", running},
-                          {"instances", s->config().instances},
-                          {"restarts", restarts},
-                          {"listen", s->bound_addresses()}});
-    }
-    json reply = {{"server", state.config.server.name},
-                  {"pid", ::getpid()},
-                  {"config", state.config.path},
-                  {"started_ms", unix_ms(state.started)},
-                  {"services", services}};
-    if (state.backup_status) reply["backup"] = state.backup_status();
-    if (state.deploy_status) reply["deploy"] = state.deploy_status();
-    if (state.http_status) reply["http"] = state.http_status();
-    if (state.alerts) {
-      json firing = json::array();
-      int pending = 0;
-      const json all = state.alerts();  // Iterated below: must outlive the loop.
-      for (const auto& a : all["alerts"]) {
-        if (a["state"] == "firing") {
-          firing.push_back({{"name", a["name"]},
-                            {"summary", a["summary"]},
-                            {"severity", a["labels"].value("severity", "")},
-                            {"silenced", a["silenced"]}});
-        } else {
-          ++pending;
-        }
-      }
-      reply["alerts"] = {{"firing", firing}, {"pending", pending}};
-    }
-    session->send(ok_response(reply));
+    session->send(ok_response(status_json(state)));
   } else if (cmd == "ps") {
     session->send(ok_response(instances_json(*state.supervisor)));
   } else if (cmd == "describe") {

@@ -34,8 +34,14 @@ struct DaemonState {
 void handle_request(DaemonState& state, const nlohmann::json& request,
                     const std::shared_ptr<Session>& session);
 
-// JSON views shared with the HTTP API later on.
+// JSON views shared by the control socket (the CLI's --json) and the HTTP API (daemon/api.h).
 nlohmann::json instances_json(const supervisor::Supervisor& sup);
 nlohmann::json describe_json(const supervisor::Service& service);
+// One object per service: {name, state, instances (desired), running, restarts (sum over the
+// instances), listen (bound addresses)}.
+nlohmann::json services_json(const supervisor::Supervisor& sup);
+// What `groundctl status --json` prints: server, pid, config, started_ms, services, and backup,
+// deploy, http and alerts (firing, pending count) when the daemon has them.
+nlohmann::json status_json(const DaemonState& state);
 
 }  // namespace gc::daemon

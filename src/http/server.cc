@@ -54,7 +54,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep_alive = req.keep_alive();
     Request r{std::string(req.method_string()), std::string(req.target())};
     std::string path = r.target.substr(0, r.target.find('?'));
-    if (!token_->empty() && path != "/healthz" &&
+    if (!token_->empty() && !is_public_path(path) &&
         !bearer_matches(req[bhttp::field::authorization], *token_)) {
       return reply(401, keep_alive, {401, "text/plain; charset=utf-8", "bearer token required\n"},
                    req.method() == bhttp::verb::head);
@@ -72,6 +72,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(bhttp::field::server, "groundctl");
     res->set(bhttp::field::content_type, r.content_type);
     res->set(bhttp::field::cache_control, "no-store");
+    for (const auto& [name, value] : r.headers) res->set(name, value);
     res->set("X-Content-Type-Options", "nosniff");
     if (status == 401) res->set(bhttp::field::www_authenticate, "Bearer");
     if (status == 405) res->set(bhttp::field::allow, "GET, HEAD");
@@ -157,6 +158,10 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
 };
 
 }  // namespace
+
+bool is_public_path(std::string_view path) {
+  return path == "/healthz" || path == "/" || path.starts_with("/assets/");
+}
 
 bool bearer_matches(std::string_view header, std::string_view token) {
   constexpr std::string_view kScheme = "Bearer ";

@@ -4,9 +4,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -30,37 +34,267 @@ std::map<std::string, std::string> all_labels(const Alert& a) {
   return labels;
 }
 
-std::size_t discard_body(char*, std::size_t size, std::size_t n, void*) { return size * n; }
+// Invalid UTF-8 (from a log line, say) becomes U+FFFD instead of making dump() throw.
+std::string to_text(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
-Status post_webhook(const config::NotifyConfig& t, const std::string& payload) {
+std::string quoted_name(const config::NotifyConfig& t) { return "notify \"" + t.name + "\""; }
+
+// For a header value: control characters, CR and LF above all, become spaces, so that no text
+// from an alert can end the header and start another (RFC 5322 section 2.2).
+std::string one_line(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
+}
+
+// Slack reads &, < and > as markup (links, mentions), so text must escape them.
+std::string slack_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+int firing_count(const std::vector<Alert>& alerts) {
+  return static_cast<int>(
+      std::count_if(alerts.begin(), alerts.end(), [](const Alert& a) { return a.firing(); }));
+}
+
+std::string status_tag(const std::vector<Alert>& alerts) {
+  int firing = firing_count(alerts);
+  return firing > 0 ? "[FIRING:" + std::to_string(firing) + "]" : "[RESOLVED]";
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kDigits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+    out += kDigits[(v >> 18) & 63];
+    out += kDigits[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kDigits[(v >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kDigits[v & 63] : '=';
+  }
+  return out;
+}
+
+// Header text may only be ASCII; anything else goes in RFC 2047 encoded-words of at most 75
+// characters (45 bytes of text each, cut between UTF-8 sequences), folded onto new lines.
+std::string header_text(std::string_view s) {
+  bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return (c & 0x80) == 0; });
+  if (ascii) return std::string(s);
+  std::string out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    std::size_t end = std::min(start + 45, s.size());
+    while (end < s.size() && end > start + 1 && (s[end] & 0xC0) == 0x80) --end;
+    if (!out.empty()) out += "\r\n ";
+    out += "=?UTF-8?B?" + base64(s.substr(start, end - start)) + "?=";
+    start = end;
+  }
+  return out;
+}
+
+// Body text with CRLF line ends (RFC 5321 section 2.3.8), no NUL, and no line over 998 octets
+// (RFC 5322 section 2.1.1): longer lines are cut.
+std::string crlf_body(std::string_view text) {
+  std::string out;
+  std::size_t line = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\r' || c == '\n') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      out += "\r\n";
+      line = 0;
+      continue;
+    }
+    if (c == '\0') continue;
+    if (line == 998) {
+      out += "\r\n";
+      line = 0;
+    }
+    out += c;
+    ++line;
+  }
+  if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  return out;
+}
+
+// ---- Delivery.
+
+std::size_t keep_body(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* out = static_cast<std::string*>(user);
+  std::size_t len = size * n;
+  if (out->size() < 512) out->append(data, std::min(len, 512 - out->size()));
+  return len;
+}
+
+// The start of a server's answer, printable and on one line, for an error message.
+std::string excerpt(std::string_view body) {
+  std::string out;
+  for (char c : body.substr(0, 200)) out += c >= 0x20 && c < 0x7f ? c : ' ';
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+Status post_json(const config::NotifyConfig& t, const std::string& url, const std::string& what,
+                 const std::string& payload) {
   GC_TRY(storage::load_libcurl());
   const auto& api = storage::curl_api();
   storage::CurlPtr curl(api.easy_init());
   if (!curl) return make_error(Errc::kInternal, "curl_easy_init failed");
   CURL* c = curl.get();
   storage::SlistPtr headers(api.slist_append(nullptr, "Content-Type: application/json"));
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  api.easy_setopt(c, CURLOPT_URL, t.url.c_str());
+  std::string answer;
+  api.easy_setopt(c, CURLOPT_URL, url.c_str());
   api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   api.easy_setopt(c, CURLOPT_USERAGENT, "groundctl");
-  api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   api.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   api.easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
   api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
   api.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(t.timeout.count()));
-  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &answer);
   CURLcode rc = api.easy_perform(c);
   if (rc != CURLE_OK) {
-    // curl's messages name the host at most, never the path where a token would be.
-    std::string detail = api.easy_strerror(rc);
-    return make_error(Errc::kUnavailable, "notify " + t.name + ": " + detail);
+    // curl_easy_strerror names no host or path; the error buffer could quote the URL, where a
+    // token would be.
+    return make_error(Errc::kUnavailable,
+                      quoted_name(t) + ": " + what + ": " + api.easy_strerror(rc));
   }
   long status = 0;
   api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status > 299) {
-    return make_error(Errc::kUnavailable,
-                      "notify " + t.name + ": the webhook answered HTTP " + std::to_string(status));
+    std::string message = quoted_name(t) + ": " + what + " answered HTTP " + std::to_string(status);
+    // Alertmanager says what it did not like about the alerts. Other servers' pages may quote
+    // the request path, which for a webhook holds the token.
+    if (t.type == config::NotifyType::kAlertmanager && !excerpt(answer).empty()) {
+      message += ": " + excerpt(answer);
+    }
+    return make_error(Errc::kUnavailable, message);
+  }
+  return ok();
+}
+
+// A password that is wiped from memory when it goes out of scope.
+struct Password {
+  std::string text;
+  ~Password() { ::explicit_bzero(text.data(), text.size()); }
+};
+
+// Reads the SMTP password from its file at each delivery, so that a rotated password needs no
+// reload. As ssh does with keys, a file others could read is refused: the secret would already
+// be exposed.
+Status read_password(const config::NotifyConfig& t, Password& out) {
+  std::string what = quoted_name(t) + ": password_file " + t.password_file;
+  auto fd = open_fd(t.password_file, O_RDONLY);
+  if (!fd) return fd.error().with_context(quoted_name(t) + ": password_file");
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return sys_error("stat", what, errno);
+  if (!S_ISREG(st.st_mode)) return make_error(Errc::kPermission, what + " is not a regular file");
+  unsigned mode = st.st_mode & 07777;
+  if (mode != 0600 && mode != 0400) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", mode);
+    return make_error(
+        Errc::kPermission,
+        what + " has mode " + text + ", it must be 0600 or 0400: run chmod 600 " + t.password_file);
+  }
+  if (st.st_size > 4096) return make_error(Errc::kPermission, what + " is over 4 KiB");
+  // Read straight into reserved space: a growing string would leave copies in freed memory.
+  out.text.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < out.text.size()) {
+    ssize_t n = ::read(fd->get(), out.text.data() + got, out.text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("read", what, errno);
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  out.text.resize(got);
+  while (!out.text.empty() && (out.text.back() == '\n' || out.text.back() == '\r')) {
+    out.text.back() = '\0';
+    out.text.pop_back();
+  }
+  return ok();
+}
+
+struct Upload {
+  std::string_view data;
+  std::size_t offset = 0;
+};
+
+std::size_t read_upload(char* buf, std::size_t size, std::size_t n, void* user) {
+  auto* u = static_cast<Upload*>(user);
+  std::size_t len = std::min(size * n, u->data.size() - u->offset);
+  std::memcpy(buf, u->data.data() + u->offset, len);
+  u->offset += len;
+  return len;
+}
+
+Status send_mail(const config::NotifyConfig& t, const std::string& message) {
+  Password password;
+  if (!t.password_file.empty()) GC_TRY(read_password(t, password));
+  GC_TRY(storage::load_libcurl());
+  const auto& api = storage::curl_api();
+  storage::CurlPtr curl(api.easy_init());
+  if (!curl) return make_error(Errc::kInternal, "curl_easy_init failed");
+  CURL* c = curl.get();
+  storage::SlistPtr rcpt;
+  for (const auto& to : t.to) {
+    curl_slist* l = api.slist_append(rcpt.get(), ("<" + to + ">").c_str());
+    if (!l) return make_error(Errc::kInternal, "curl_slist_append failed");
+    (void)rcpt.release();
+    rcpt.reset(l);
+  }
+  std::string from = "<" + t.from + ">";
+  Upload upload{message};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  api.easy_setopt(c, CURLOPT_URL, t.smtp.c_str());
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  api.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(t.timeout.count()));
+  api.easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
+  api.easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get());
+  api.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  api.easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
+  api.easy_setopt(c, CURLOPT_READDATA, &upload);
+  // CURLUSESSL_ALL: fail when the server offers no STARTTLS rather than send the password and
+  // the alerts in clear text. smtps:// is TLS from the first byte either way.
+  api.easy_setopt(c, CURLOPT_USE_SSL,
+                  static_cast<long>(t.starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+  if (!t.ca_file.empty()) api.easy_setopt(c, CURLOPT_CAINFO, t.ca_file.c_str());
+  if (!t.username.empty()) {
+    api.easy_setopt(c, CURLOPT_USERNAME, t.username.c_str());
+    api.easy_setopt(c, CURLOPT_PASSWORD, password.text.c_str());
+  }
+  CURLcode rc = api.easy_perform(c);
+  if (rc != CURLE_OK) {
+    // For SMTP the error buffer names the host at most (not secret here; the URL holds no
+    // credentials, the config refuses them) and gives the reason: a certificate problem, the
+    // server's reply code.
+    std::string error = quoted_name(t) + ": smtp: " + api.easy_strerror(rc);
+    std::string detail = excerpt(errbuf);
+    if (!detail.empty() && detail != api.easy_strerror(rc)) error += " (" + detail + ")";
+    return make_error(Errc::kUnavailable, error);
   }
   return ok();
 }
@@ -78,7 +312,7 @@ Status run_exec(const config::NotifyConfig& t, const std::string& payload) {
   o.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   o.stdin_fd = input.get();
   auto child = ChildProcess::spawn(o);
-  if (!child) return child.error().with_context("notify " + t.name);
+  if (!child) return child.error().with_context(quoted_name(t));
   pollfd p{child->pidfd(), POLLIN, 0};
   int r;
   do {
@@ -86,15 +320,107 @@ Status run_exec(const config::NotifyConfig& t, const std::string& payload) {
   } while (r < 0 && errno == EINTR);
   if (r == 0) {
     (void)child->terminate(SIGTERM, std::chrono::seconds(2));
-    return make_error(Errc::kTimeout, "notify " + t.name + ": the command did not finish within " +
+    return make_error(Errc::kTimeout, quoted_name(t) + ": the command did not finish within " +
                                           format_duration(t.timeout));
   }
   GC_ASSIGN_OR_RETURN(ExitStatus st, child->wait());
   if (!st.success()) {
-    return make_error(Errc::kIo,
-                      "notify " + t.name + ": the command failed (" + st.to_string() + ")");
+    return make_error(Errc::kIo, quoted_name(t) + ": the command failed (" + st.to_string() + ")");
   }
   return ok();
+}
+
+// One attempt to hand `body`, already in the target's format, to the target.
+Status send_once(const config::NotifyConfig& t, const std::string& body) {
+  switch (t.type) {
+    case config::NotifyType::kExec:
+      return run_exec(t, body);
+    case config::NotifyType::kWebhook:
+      return post_json(t, t.url, "webhook", body);
+    case config::NotifyType::kSlack:
+      return post_json(t, t.url, "slack", body);
+    case config::NotifyType::kAlertmanager:
+      return post_json(t, t.url + "/api/v2/alerts", "alertmanager", body);
+    case config::NotifyType::kEmail:
+      return send_mail(t, body);
+  }
+  return make_error(Errc::kInternal, quoted_name(t) + ": unknown type");
+}
+
+// A wrong password file mode or a missing file stays wrong for the next attempt.
+bool worth_retrying(const Error& e) {
+  return e.code != Errc::kPermission && e.code != Errc::kNotFound &&
+         e.code != Errc::kInvalidArgument && e.code != Errc::kInternal;
+}
+
+Status send_with_retries(const config::NotifyConfig& target, const std::string& body,
+                         const DeliveryOptions& options) {
+  int attempts = std::max(1, options.attempts);
+  auto backoff = options.first_backoff;
+  for (int attempt = 1;; ++attempt) {
+    Status last = send_once(target, body);
+    if (last) return last;
+    if (!worth_retrying(last.error())) return last;
+    if (attempt == attempts) {
+      return last.error().with_context("after " + std::to_string(attempts) + " attempts");
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff *= 2;
+  }
+}
+
+std::map<std::string, std::string> string_members(const json& j, const char* key) {
+  std::map<std::string, std::string> out;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_object()) return out;
+  for (const auto& [k, v] : it->items()) {
+    if (v.is_string()) out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+std::chrono::system_clock::time_point time_member(const json& j, const char* key) {
+  auto it = j.find(key);
+  std::optional<std::chrono::sys_seconds> t;
+  if (it != j.end() && it->is_string()) t = parse_utc(it->get<std::string>());
+  return t ? std::chrono::system_clock::time_point(*t) : std::chrono::system_clock::time_point();
+}
+
+struct Batch {
+  std::vector<Alert> alerts;
+  std::string receiver;
+};
+
+// The alerts of a webhook payload (the inverse of webhook_payload), for callers of deliver()
+// whose target takes another format. The only place that parses JSON here: nlohmann-json's
+// exceptions stay inside.
+Result<Batch> from_webhook_payload(const config::NotifyConfig& t, const std::string& payload) {
+  Error bad = make_error(Errc::kInvalidArgument,
+                         quoted_name(t) + ": the payload is not an Alertmanager webhook payload");
+  try {
+    json j = json::parse(payload, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return bad;
+    auto alerts = j.find("alerts");
+    if (alerts == j.end() || !alerts->is_array()) return bad;
+    Batch b;
+    if (auto r = j.find("receiver"); r != j.end() && r->is_string()) {
+      b.receiver = r->get<std::string>();
+    }
+    for (const auto& item : *alerts) {
+      if (!item.is_object()) return bad;
+      Alert a;
+      a.labels = string_members(item, "labels");
+      a.name = a.labels["alertname"];
+      a.labels.erase("alertname");
+      a.annotations = string_members(item, "annotations");
+      a.starts_at = time_member(item, "startsAt");
+      if (item.value("status", "") == "resolved") a.ends_at = time_member(item, "endsAt");
+      b.alerts.push_back(std::move(a));
+    }
+    return b;
+  } catch (const json::exception&) {
+    return bad;
+  }
 }
 
 }  // namespace
@@ -171,20 +497,162 @@ json webhook_payload(const std::vector<Alert>& alerts, const std::string& receiv
           {"alerts", list}};
 }
 
+json slack_payload(const std::vector<Alert>& alerts, const std::string& receiver) {
+  int firing = firing_count(alerts);
+  std::string title = status_tag(alerts) + " groundctl";
+  if (!receiver.empty() && receiver != "groundctl") title += " " + receiver;
+  std::string color = firing == 0 ? "good" : "warning";
+  std::string lines;
+  for (const Alert& a : alerts) {
+    if (a.firing()) {
+      auto s = a.labels.find("severity");
+      if (s == a.labels.end() || (s->second != "warning" && s->second != "info")) color = "danger";
+    }
+    // The severity shows as the colour; the other labels tell instances apart.
+    std::string labels;
+    for (const auto& [k, v] : a.labels) {
+      if (k == "severity") continue;
+      labels += (labels.empty() ? "" : ", ") + k + "=" + v;
+    }
+    std::string line = firing > 0 && !a.firing() ? "[RESOLVED] " + a.name : a.name;
+    if (!labels.empty()) line += " (" + labels + ")";
+    auto summary = a.annotations.find("summary");
+    if (summary != a.annotations.end() && !summary->second.empty()) {
+      line += ": " + summary->second;
+    }
+    lines += (lines.empty() ? "" : "\n") + line;
+  }
+  json attachment = {
+      {"color", color}, {"title", slack_escape(title)}, {"text", slack_escape(lines)}};
+  return {{"text", slack_escape(title)}, {"attachments", json::array({attachment})}};
+}
+
+json alertmanager_payload(const std::vector<Alert>& alerts) {
+  json list = json::array();
+  for (const Alert& a : alerts) {
+    auto labels = all_labels(a);
+    // An empty label value means "no such label" to Prometheus and Alertmanager.
+    std::erase_if(labels, [](const auto& kv) { return kv.second.empty(); });
+    json item = {{"labels", labels},
+                 {"annotations", a.annotations},
+                 {"startsAt", format_utc(a.starts_at)},
+                 {"generatorURL", ""}};
+    // A firing alert has no end: Alertmanager then keeps it for its resolve_timeout.
+    if (a.ends_at) item["endsAt"] = format_utc(*a.ends_at);
+    list.push_back(std::move(item));
+  }
+  return list;
+}
+
+std::string rfc5322_date(std::chrono::system_clock::time_point t) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  auto day = std::chrono::floor<std::chrono::days>(t);
+  std::chrono::year_month_day ymd(day);
+  std::chrono::weekday wd(day);
+  std::chrono::hh_mm_ss hms(std::chrono::floor<std::chrono::seconds>(t - day));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02d:%02d:%02d +0000", kDays[wd.c_encoding()],
+                static_cast<unsigned>(ymd.day()), kMonths[static_cast<unsigned>(ymd.month()) - 1],
+                static_cast<int>(ymd.year()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+std::string new_message_id() {
+  unsigned char bytes[16] = {0};
+  ssize_t n = ::getrandom(bytes, sizeof bytes, 0);
+  if (n != static_cast<ssize_t>(sizeof bytes)) {
+    // Uniqueness is all a Message-ID needs: time and pid will do without the CSPRNG.
+    auto now = std::chrono::system_clock::now().time_since_epoch().count();
+    std::memcpy(bytes, &now, sizeof now);
+    pid_t pid = ::getpid();
+    std::memcpy(bytes + 8, &pid, sizeof pid);
+  }
+  std::string id = "<";
+  char hex[3];
+  for (unsigned char b : bytes) {
+    std::snprintf(hex, sizeof hex, "%02x", b);
+    id += hex;
+  }
+  return id + "@groundctl>";
+}
+
+std::string email_message(const std::vector<Alert>& alerts, const std::string& receiver,
+                          const std::string& from, const std::vector<std::string>& to,
+                          std::chrono::system_clock::time_point now,
+                          const std::string& message_id) {
+  std::vector<std::string> names;
+  for (const Alert& a : alerts) {
+    if (std::find(names.begin(), names.end(), a.name) == names.end()) names.push_back(a.name);
+  }
+  std::string subject = status_tag(alerts) + " ";
+  for (std::size_t i = 0; i < names.size() && i < 3; ++i) subject += (i ? ", " : "") + names[i];
+  if (names.size() > 3) subject += " and " + std::to_string(names.size() - 3) + " more";
+  subject = one_line(subject + " on " + receiver);
+
+  std::string recipients;
+  for (const auto& t : to) recipients += (recipients.empty() ? "" : ", ") + one_line(t);
+  std::string head = "Date: " + rfc5322_date(now) + "\r\nFrom: " + one_line(from) +
+                     "\r\nTo: " + recipients + "\r\nSubject: " + header_text(subject) +
+                     "\r\nMessage-ID: " + one_line(message_id) +
+                     "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Transfer-Encoding: 8bit\r\n\r\n";
+
+  std::string body = subject + "\n";
+  for (const Alert& a : alerts) {
+    body += "\n" + std::string(a.firing() ? "[FIRING] " : "[RESOLVED] ") + a.name + "\n";
+    for (auto [key, label] : {std::pair{"summary", "Summary"}, {"description", "Description"}}) {
+      auto it = a.annotations.find(key);
+      if (it == a.annotations.end() || it->second.empty()) continue;
+      body += std::string(label) + ": " + it->second + "\n";
+    }
+    body += "Started: " + format_utc(a.starts_at) + "\n";
+    if (a.ends_at) body += "Ended: " + format_utc(*a.ends_at) + "\n";
+    if (!a.labels.empty()) body += "Labels:\n";
+    for (const auto& [k, v] : a.labels) body += "  " + k + " = " + v + "\n";
+  }
+  body += "\n-- \ngroundctl on " + receiver + "\n";
+  return head + crlf_body(body);
+}
+
+Status deliver_alerts(const config::NotifyConfig& target, const std::vector<Alert>& alerts,
+                      const std::string& receiver, const DeliveryOptions& options) {
+  std::vector<Alert> send;
+  for (const auto& a : alerts) {
+    if (a.firing() || target.send_resolved) send.push_back(a);
+  }
+  if (send.empty()) return ok();
+  std::string body;
+  switch (target.type) {
+    case config::NotifyType::kWebhook:
+    case config::NotifyType::kExec:
+      body = to_text(webhook_payload(send, receiver, ""));
+      break;
+    case config::NotifyType::kSlack:
+      body = to_text(slack_payload(send, receiver));
+      break;
+    case config::NotifyType::kAlertmanager:
+      body = to_text(alertmanager_payload(send));
+      break;
+    case config::NotifyType::kEmail:
+      // Built once: every attempt sends the same Message-ID, so a server that got the message
+      // before an attempt failed can drop the copy.
+      body = email_message(send, receiver, target.from, target.to, std::chrono::system_clock::now(),
+                           new_message_id());
+      break;
+  }
+  return send_with_retries(target, body, options);
+}
+
 Status deliver(const config::NotifyConfig& target, const std::string& payload,
                const DeliveryOptions& options) {
-  auto backoff = options.first_backoff;
-  Status last = ok();
-  for (int attempt = 1; attempt <= std::max(1, options.attempts); ++attempt) {
-    last = target.type == config::NotifyType::kExec ? run_exec(target, payload)
-                                                    : post_webhook(target, payload);
-    if (last) return last;
-    if (attempt < options.attempts) {
-      std::this_thread::sleep_for(backoff);
-      backoff *= 2;
-    }
+  if (target.type == config::NotifyType::kWebhook || target.type == config::NotifyType::kExec) {
+    return send_with_retries(target, payload, options);
   }
-  return last.error().with_context("after " + std::to_string(options.attempts) + " attempts");
+  GC_ASSIGN_OR_RETURN(Batch batch, from_webhook_payload(target, payload));
+  return deliver_alerts(target, batch.alerts, batch.receiver, options);
 }
 
 std::vector<std::string> notify_all(const std::vector<config::NotifyConfig>& targets,
@@ -192,12 +660,7 @@ std::vector<std::string> notify_all(const std::vector<config::NotifyConfig>& tar
                                     const DeliveryOptions& options) {
   std::vector<std::string> failures;
   for (const auto& t : targets) {
-    std::vector<Alert> send;
-    for (const auto& a : alerts) {
-      if (a.firing() || t.send_resolved) send.push_back(a);
-    }
-    if (send.empty()) continue;
-    Status st = deliver(t, webhook_payload(send, receiver, "").dump(), options);
+    Status st = deliver_alerts(t, alerts, receiver, options);
     if (!st) failures.push_back(st.error().message);
   }
   return failures;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// monitor/notify.h: alerts and their delivery to [[notify]] targets: the Alertmanager webhook
-// payload (pure), and blocking delivery with retries to a webhook (libcurl) or a command.
-// A webhook URL may hold a token: no error or log line here ever contains one.
+// monitor/notify.h: alerts and their delivery to [[notify]] targets: one payload per target type
+// (pure functions), and blocking delivery with retries over libcurl (webhook, Slack, email,
+// Alertmanager) or to a command. A URL may hold a token and a password file holds a secret: no
+// error or log line here ever contains either.
 #pragma once
 
 #include <chrono>
@@ -34,18 +35,57 @@ std::string fingerprint(const Alert& a);
 nlohmann::json webhook_payload(const std::vector<Alert>& alerts, const std::string& receiver,
                                const std::string& external_url);
 
+// A Slack incoming-webhook message (also understood by Mattermost and Rocket.Chat): one message
+// for the batch, its title "[FIRING:2] groundctl <receiver>" (or "[RESOLVED] ..."), and one line
+// per alert: "DiskAlmostFull (mountpoint=/): <summary>". The attachment's color is "good" when
+// all are resolved, "warning" when every firing alert has severity warning or info, else
+// "danger". Slack's control characters &, < and > are escaped. Pure.
+nlohmann::json slack_payload(const std::vector<Alert>& alerts, const std::string& receiver);
+
+// Alertmanager API v2 postable alerts (the body of POST /api/v2/alerts): labels (alertname
+// included, empty values dropped as Prometheus does), annotations, startsAt, endsAt only for
+// resolved alerts. Pure.
+nlohmann::json alertmanager_payload(const std::vector<Alert>& alerts);
+
+// "Fri, 27 Nov 2026 18:45:01 +0000" (RFC 5322 section 3.3, in UTC). Pure.
+std::string rfc5322_date(std::chrono::system_clock::time_point t);
+
+// "<32 random hex digits@groundctl>", for the Message-ID header. Reads the kernel's CSPRNG.
+std::string new_message_id();
+
+// The RFC 5322 message (CRLF line ends, UTF-8 text, 8bit) sent for `alerts`: Date (from `now`),
+// From, To, Subject ("[FIRING:1] DiskAlmostFull on <receiver>" or "[RESOLVED] ..."),
+// Message-ID and MIME headers, then a body listing each alert with its summary, description,
+// times and labels. CR, LF and other control characters never reach a header value (they
+// become spaces), so alert text cannot add headers. Pure.
+std::string email_message(const std::vector<Alert>& alerts, const std::string& receiver,
+                          const std::string& from, const std::vector<std::string>& to,
+                          std::chrono::system_clock::time_point now, const std::string& message_id);
+
 struct DeliveryOptions {
   int attempts = 3;
   std::chrono::milliseconds first_backoff{1000};  // Doubles after each failed attempt.
 };
 
-// Sends `payload` to one target, blocking, retrying failures. Errors name the target by its
-// name, never its URL.
+// Builds the payload that `target`'s type takes for `alerts` (the webhook payload for
+// "webhook" and "exec") and sends it, blocking, making up to `options.attempts` attempts of
+// `target.timeout` each. Resolved alerts are dropped when the target does not want them; with
+// nothing left, nothing is sent and the result is ok. Errors name the target by its name, never
+// its URL or password: `after 3 attempts: notify "mail": smtp: Login denied`. kUnavailable
+// (network, server refused), kTimeout and kIo (a failed command) are retried; kPermission and
+// kNotFound (the password file) are not. Thread-safe.
+Status deliver_alerts(const config::NotifyConfig& target, const std::vector<Alert>& alerts,
+                      const std::string& receiver, const DeliveryOptions& options = {});
+
+// Sends `payload` to one target, blocking, with the retries of deliver_alerts. For "webhook"
+// and "exec" the payload is sent as it is; for the other types it must be a webhook payload
+// (from webhook_payload()), which is converted for the target (kInvalidArgument otherwise).
+// Prefer deliver_alerts.
 Status deliver(const config::NotifyConfig& target, const std::string& payload,
                const DeliveryOptions& options = {});
 
-// Sends `alerts` to every target (resolved ones only where send_resolved). Returns one line per
-// target that failed; empty when all succeeded (or there is no target).
+// Sends `alerts` to every target with deliver_alerts (resolved ones only where send_resolved).
+// Returns one line per target that failed; empty when all succeeded (or there is no target).
 std::vector<std::string> notify_all(const std::vector<config::NotifyConfig>& targets,
                                     const std::vector<Alert>& alerts, const std::string& receiver,
                                     const DeliveryOptions& options = {});

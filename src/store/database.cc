@@ -94,10 +94,17 @@ bool Statement::column_is_null(int i) const {
 }
 
 Result<Database> Database::open(const std::string& path) {
-  // Create it 0600 ourselves: SQLite would use the umask.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return tl::unexpected(sys_error("open state store", path, errno));
-  ::close(fd);
+  // Create it 0600 ourselves: SQLite would use the umask. Only when it does not exist yet:
+  // closing any descriptor of an open database drops every POSIX lock this process holds on it,
+  // including those of the process's other connections (the daemon has several), and a CLI
+  // command closing its connection then takes itself for the last user, checkpoints and
+  // removes the WAL under the daemon's feet, which from then on reads a frozen snapshot.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    return tl::unexpected(sys_error("open state store", path, errno));
+  }
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);

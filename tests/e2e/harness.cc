@@ -204,7 +204,8 @@ HttpReply read_response(int fd, bool& close) {
     if (header_end == std::string::npos) {
       header_end = buf.find("\r\n\r\n");
       if (header_end != std::string::npos) {
-        std::string head = buf.substr(0, header_end);
+        r.head = buf.substr(0, header_end);
+        std::string head = r.head;
         for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         r.status = std::atoi(buf.c_str() + 9);
         auto cl = head.find("content-length:");
@@ -265,16 +266,38 @@ void count(LoadCounts& c, const HttpReply& r) {
 
 bool can_connect(const std::string& host_port) { return connect_to(host_port).has_value(); }
 
+std::string HttpReply::header(const std::string& name) const {
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string want = lower(name) + ":";
+  std::size_t start = head.find("\r\n");
+  while (start != std::string::npos) {
+    start += 2;
+    std::size_t end = head.find("\r\n", start);
+    std::string line = head.substr(start, end == std::string::npos ? end : end - start);
+    if (lower(line.substr(0, want.size())) == want) {
+      std::string value = line.substr(want.size());
+      value.erase(0, value.find_first_not_of(" \t"));
+      value.erase(value.find_last_not_of(" \t") + 1);
+      return value;
+    }
+    start = end;
+  }
+  return "";
+}
+
 HttpReply http_get(const std::string& host_port, const std::string& target,
                    const std::string& extra_headers) {
   auto fd = connect_to(host_port);
   if (!fd)
     return HttpReply{fd.error().code == Errc::kUnavailable ? Outcome::kRefused : Outcome::kOther, 0,
-                     ""};
+                     "", ""};
   std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + host_port +
                     "\r\nConnection: close\r\n" + extra_headers + "\r\n";
   if (::send(fd->get(), req.data(), req.size(), MSG_NOSIGNAL) < 0)
-    return HttpReply{outcome_for(errno), 0, ""};
+    return HttpReply{outcome_for(errno), 0, "", ""};
   bool close = false;
   return read_response(fd->get(), close);
 }
@@ -319,7 +342,7 @@ void Load::run(LoadCounts& counts) {
       if (!fd) {
         count(counts,
               HttpReply{fd.error().code == Errc::kUnavailable ? Outcome::kRefused : Outcome::kOther,
-                        0, ""});
+                        0, "", ""});
         continue;
       }
       conn = std::move(*fd);

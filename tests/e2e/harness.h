@@ -84,6 +84,9 @@ struct HttpReply {
   Outcome outcome = Outcome::kOther;
   int status = 0;
   std::string body;
+  std::string head;  // The status line and headers as received, without the blank line.
+  // The value of header `name` (case-insensitive), trimmed; "" if absent.
+  std::string header(const std::string& name) const;
 };
 
 // One GET over a new connection ("Connection: close"). `extra_headers`: "Name: value\r\n"...

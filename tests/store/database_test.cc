@@ -2,9 +2,13 @@
 #include "store/database.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 
 #include "base/atomic_file.h"
 #include "base/temp_dir.h"
@@ -67,6 +71,59 @@ TEST(Database, MigrationsRunOnceEachAndFailAtomically) {
   auto st = db->migrate("mod", older);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::kConflict);
+}
+
+// Run as a separate process by the test below (a fork would share this process's SQLite state):
+// opens the database, sets t.v, closes. Like a CLI command next to the daemon.
+int write_from_another_process(const std::string& path, int value) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string v = std::to_string(value);
+    ::setenv("GC_STORE_TEST_WRITE", (path + "=" + v).c_str(), 1);
+    ::execl("/proc/self/exe", "store_test",
+            "--gtest_filter=Database.ASecondConnectionKeepsTheFirstOneCurrent", nullptr);
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The daemon holds several connections to state.db while CLI commands, other processes, open
+// and close their own. Opening a second connection must not drop the first one's locks (closing
+// any descriptor of the file would): else the other process's close takes itself for the last
+// user, removes the WAL, and the first connection reads a frozen snapshot from then on.
+TEST(Database, ASecondConnectionKeepsTheFirstOneCurrent) {
+  if (const char* w = std::getenv("GC_STORE_TEST_WRITE")) {
+    std::string spec = w;
+    auto other = Database::open(spec.substr(0, spec.find('=')));
+    bool ok = other && other->exec("UPDATE t SET v = " + spec.substr(spec.find('=') + 1));
+    std::fflush(nullptr);
+    ::_exit(ok ? 0 : 1);
+  }
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::string path = dir->file("state.db");
+  auto first = Database::open(path);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->exec("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1)"));
+  auto read = [&] {
+    auto q = first->prepare("SELECT v FROM t");
+    EXPECT_TRUE(q);
+    EXPECT_TRUE(q->step().value_or(false));
+    return q->column_int(0);
+  };
+  EXPECT_EQ(read(), 1);
+  auto second = Database::open(path);  // As the daemon opens its next store.
+  ASSERT_TRUE(second);
+  ASSERT_EQ(write_from_another_process(path, 2), 0);
+  EXPECT_EQ(read(), 2);
+  auto third = Database::open(path);
+  ASSERT_TRUE(third);
+  ASSERT_EQ(write_from_another_process(path, 3), 0);
+  EXPECT_EQ(read(), 3);
+  ASSERT_EQ(write_from_another_process(path, 4), 0);
+  EXPECT_EQ(read(), 4);
 }
 
 TEST(Database, ErrorsNameTheFile) {
