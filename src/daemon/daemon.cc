@@ -219,7 +219,8 @@ int run(const std::string& config_path) {
     http_error = st.error().message;
     spdlog::error("HTTP endpoint not started: {}", http_error);
   } else {
-    spdlog::info("HTTP endpoint on http://{}/ (/metrics, /healthz)", http_server->bound_address());
+    spdlog::info("HTTP endpoint on http://{}/ (dashboard, /metrics, /api/v1/, /healthz)",
+                 http_server->bound_address());
   }
   state.http_status = [&http_server, &http_error]() -> json {
     return {{"listen", http_server ? http_server->bound_address() : ""}, {"error", http_error}};
