@@ -4,7 +4,6 @@
 #include <set>
 
 namespace gc::alert {
-namespace {
 
 bool silenced(const monitor::Labels& labels, const std::vector<Silence>& silences, int64_t now) {
   for (const Silence& s : silences) {
@@ -12,8 +11,6 @@ bool silenced(const monitor::Labels& labels, const std::vector<Silence>& silence
   }
   return false;
 }
-
-}  // namespace
 
 bool Silence::matches(const monitor::Labels& labels) const {
   for (const auto& [k, v] : matchers) {

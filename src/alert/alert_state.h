@@ -40,6 +40,9 @@ struct Silence {
   bool matches(const monitor::Labels& labels) const;
 };
 
+// Whether a silence in force at `now_ms` matches `labels`.
+bool silenced(const monitor::Labels& labels, const std::vector<Silence>& silences, int64_t now_ms);
+
 enum class NoticeKind { kFiring, kReminder, kResolved };
 
 struct Notice {

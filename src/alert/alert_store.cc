@@ -36,18 +36,6 @@ monitor::Labels parse_labels(const std::string& text) {
   return l;
 }
 
-// Runs `body` in one transaction: all of it lands, or none.
-template <typename F>
-Status in_transaction(store::Database& db, F body) {
-  GC_TRY(db.exec("BEGIN IMMEDIATE"));
-  Status st = body();
-  if (!st) {
-    (void)db.exec("ROLLBACK");
-    return st;
-  }
-  return db.exec("COMMIT");
-}
-
 std::string ms_text(int64_t ms) {
   return ms == 0 ? ""
                  : format_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
@@ -103,7 +91,7 @@ Result<std::vector<ActiveAlert>> AlertStore::load_active() {
 }
 
 Status AlertStore::save_active(const std::map<std::string, ActiveAlert>& alerts) {
-  return in_transaction(db_, [&]() -> Status {
+  return db_.transaction([&]() -> Status {
     GC_TRY(db_.exec("DELETE FROM alerts_active"));
     GC_ASSIGN_OR_RETURN(store::Statement q,
                         db_.prepare("INSERT INTO alerts_active VALUES (?,?,?,?,?,?,?,?,?,?)"));
@@ -123,7 +111,7 @@ Status AlertStore::save_active(const std::map<std::string, ActiveAlert>& alerts)
 Status AlertStore::add_history(const std::vector<Notice>& events,
                                const std::vector<Notice>& notified, int keep) {
   if (events.empty()) return ok();
-  return in_transaction(db_, [&]() -> Status {
+  return db_.transaction([&]() -> Status {
     GC_ASSIGN_OR_RETURN(store::Statement q,
                         db_.prepare("INSERT INTO alert_history (event, rule, labels, at, started,"
                                     " value, summary, notified) VALUES (?,?,?,?,?,?,?,?)"));

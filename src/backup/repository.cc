@@ -80,4 +80,44 @@ Result<LocalSet> find_local_set(const std::string& repo, const std::string& id) 
   return s;
 }
 
+namespace {
+
+nlohmann::ordered_json artifact_json(const Artifact& a) {
+  nlohmann::ordered_json j = {{"name", a.name},
+                              {"kind", kind_name(a.kind)},
+                              {"plaintext_bytes", a.plaintext_bytes},
+                              {"ciphertext_bytes", a.ciphertext_bytes},
+                              {"sha256", a.sha256}};
+  if (a.kind == ArtifactKind::kDatabase) {
+    j["database"] = a.database;
+    std::int64_t rows = 0;
+    for (const auto& t : a.tables) rows += t.rows;
+    j["tables"] = a.tables.size();
+    j["rows"] = rows;
+  }
+  if (a.kind == ArtifactKind::kMedia) j["files"] = a.files;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::ordered_json local_set_json(const LocalSet& s) {
+  nlohmann::ordered_json j = {
+      {"id", s.id}, {"location", "local"}, {"complete", s.manifest.has_value()}};
+  if (!s.manifest) {
+    j["problem"] = s.problem;
+    return j;
+  }
+  const Manifest& m = *s.manifest;
+  j["started_at"] = m.started_at;
+  j["finished_at"] = m.finished_at;
+  j["bytes"] = s.bytes;
+  j["verification"] = {{"mode", m.verification.mode},
+                       {"result", verify_result_name(m.verification.result)},
+                       {"detail", m.verification.detail}};
+  j["artifacts"] = nlohmann::ordered_json::array();
+  for (const auto& a : m.artifacts) j["artifacts"].push_back(artifact_json(a));
+  return j;
+}
+
 }  // namespace gc::backup

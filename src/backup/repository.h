@@ -3,6 +3,7 @@
 // manifest.json exists; staging directories (.partial-*) and stray files are not sets.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,5 +29,10 @@ Result<std::vector<LocalSet>> list_local_sets(const std::string& repo);
 
 // The set with this id. Errors: kNotFound naming the repo, kCorrupt for a broken manifest.
 Result<LocalSet> find_local_set(const std::string& repo, const std::string& id);
+
+// One set as `groundctl backup list --json` and GET /api/v1/backups show it (keys in this order):
+// id, completeness, times, size, verification and each artifact (never the recipients: nothing
+// needs them).
+nlohmann::ordered_json local_set_json(const LocalSet& s);
 
 }  // namespace gc::backup

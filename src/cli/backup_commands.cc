@@ -42,41 +42,6 @@ Result<config::Config> load_with_backup(const Globals& g) {
   return cfg;
 }
 
-json artifact_json(const backup::Artifact& a) {
-  json j = {{"name", a.name},
-            {"kind", backup::kind_name(a.kind)},
-            {"plaintext_bytes", a.plaintext_bytes},
-            {"ciphertext_bytes", a.ciphertext_bytes},
-            {"sha256", a.sha256}};
-  if (a.kind == backup::ArtifactKind::kDatabase) {
-    j["database"] = a.database;
-    std::int64_t rows = 0;
-    for (const auto& t : a.tables) rows += t.rows;
-    j["tables"] = a.tables.size();
-    j["rows"] = rows;
-  }
-  if (a.kind == backup::ArtifactKind::kMedia) j["files"] = a.files;
-  return j;
-}
-
-json set_json(const backup::LocalSet& s) {
-  json j = {{"id", s.id}, {"location", "local"}, {"complete", s.manifest.has_value()}};
-  if (!s.manifest) {
-    j["problem"] = s.problem;
-    return j;
-  }
-  const backup::Manifest& m = *s.manifest;
-  j["started_at"] = m.started_at;
-  j["finished_at"] = m.finished_at;
-  j["bytes"] = s.bytes;
-  j["verification"] = {{"mode", m.verification.mode},
-                       {"result", backup::verify_result_name(m.verification.result)},
-                       {"detail", m.verification.detail}};
-  j["artifacts"] = json::array();
-  for (const auto& a : m.artifacts) j["artifacts"].push_back(artifact_json(a));
-  return j;
-}
-
 // One line, rewritten in place, on a terminal only: "orbital.dump.zst.age  812 MiB  95 MiB/s".
 void print_progress(const backup::Progress& p) {
   double rate = p.seconds > 0 ? static_cast<double>(p.plaintext) / p.seconds : 0;
@@ -181,7 +146,7 @@ int cmd_backup_run(const Globals& g) {
   std::string upload = !offsite ? "none" : upload_error.empty() ? "uploaded" : "pending";
   if (g.json) {
     auto set = backup::find_local_set(options->repo, m.id);
-    json j = set ? set_json(*set) : json{{"id", m.id}};
+    json j = set ? backup::local_set_json(*set) : json{{"id", m.id}};
     j["upload"] = upload;
     if (!upload_error.empty()) j["upload_error"] = upload_error;
     j["ok"] = !verify_failed && upload_error.empty();
@@ -255,7 +220,7 @@ int cmd_backup_list(const Globals& g) {
     return c && *c ? std::string(backup::upload_state_name((*c)->upload)) : "-";
   };
   for (const auto& s : *sets) {
-    json j = set_json(s);
+    json j = backup::local_set_json(s);
     auto r = remote.find(s.id);
     bool on_s3 = r != remote.end() && r->second.complete;
     j["offsite"] = on_s3;

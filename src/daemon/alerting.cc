@@ -297,10 +297,7 @@ void AlertEngine::resend_to_alertmanagers(int64_t now) {
   std::vector<monitor::Alert> firing;
   for (const auto& [key, a] : states_.alerts()) {
     if (a.phase != alert::Phase::kFiring || !a.notified) continue;
-    bool silenced = false;
-    for (const auto& s : silences_) {
-      silenced = silenced || (s.starts_ms <= now && now < s.ends_ms && s.matches(a.labels));
-    }
+    bool silenced = alert::silenced(a.labels, silences_, now);
     if (!silenced) firing.push_back(to_alert({alert::NoticeKind::kReminder, a, 0}));
   }
   if (targets.empty() || firing.empty()) return;
@@ -352,10 +349,7 @@ json AlertEngine::alerts_json() const {
   json active = json::array();
   int64_t now = now_ms();
   for (const auto& [key, a] : states_.alerts()) {
-    bool silenced = false;
-    for (const auto& s : silences_) {
-      silenced = silenced || (s.starts_ms <= now && now < s.ends_ms && s.matches(a.labels));
-    }
+    bool silenced = alert::silenced(a.labels, silences_, now);
     active.push_back({{"name", a.rule},
                       {"state", a.phase == alert::Phase::kFiring ? "firing" : "pending"},
                       {"labels", a.labels},

@@ -114,43 +114,6 @@ int64_t now_ms() {
       .count();
 }
 
-json artifact_json(const backup::Artifact& a) {
-  json j = {{"name", a.name},
-            {"kind", backup::kind_name(a.kind)},
-            {"plaintext_bytes", a.plaintext_bytes},
-            {"ciphertext_bytes", a.ciphertext_bytes},
-            {"sha256", a.sha256}};
-  if (a.kind == backup::ArtifactKind::kDatabase) {
-    j["database"] = a.database;
-    std::int64_t rows = 0;
-    for (const auto& t : a.tables) rows += t.rows;
-    j["tables"] = a.tables.size();
-    j["rows"] = rows;
-  }
-  if (a.kind == backup::ArtifactKind::kMedia) j["files"] = a.files;
-  return j;
-}
-
-// One set as `groundctl backup list --json` shows it (cli/backup_commands.cc set_json), with
-// the catalog's upload state. The recipients (public keys) stay out: nothing here needs them.
-json set_json(const backup::LocalSet& s) {
-  json j = {{"id", s.id}, {"location", "local"}, {"complete", s.manifest.has_value()}};
-  if (!s.manifest) {
-    j["problem"] = s.problem;
-    return j;
-  }
-  const backup::Manifest& m = *s.manifest;
-  j["started_at"] = m.started_at;
-  j["finished_at"] = m.finished_at;
-  j["bytes"] = s.bytes;
-  j["verification"] = {{"mode", m.verification.mode},
-                       {"result", backup::verify_result_name(m.verification.result)},
-                       {"detail", m.verification.detail}};
-  j["artifacts"] = json::array();
-  for (const auto& a : m.artifacts) j["artifacts"].push_back(artifact_json(a));
-  return j;
-}
-
 // The newest kBackupSets sets of the local repository, newest first. Only their manifests are
 // read, whatever the repository holds.
 Result<json> newest_sets(const config::Config& cfg) {
@@ -174,7 +137,7 @@ Result<json> newest_sets(const config::Config& cfg) {
     auto set = backup::find_local_set(repo, id);
     json j;
     if (set) {
-      j = set_json(*set);
+      j = backup::local_set_json(*set);
     } else {
       // As `backup list` words it: the problem, without the "backup set ID: " it is told with.
       std::string problem = set.error().message;

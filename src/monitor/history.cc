@@ -97,18 +97,6 @@ class Bucketer {
   std::vector<std::pair<int64_t, Aggregate>> out_;
 };
 
-// Runs `body` in one transaction: all of it lands, or none.
-template <typename F>
-Status in_transaction(store::Database& db, F body) {
-  GC_TRY(db.exec("BEGIN IMMEDIATE"));
-  Status st = body();
-  if (!st) {
-    (void)db.exec("ROLLBACK");
-    return st;
-  }
-  return db.exec("COMMIT");
-}
-
 // Feeds `q`'s rows (t, avg, min, max, last, samples) to `b`.
 Status feed_rows(store::Statement& q, Bucketer& b) {
   while (true) {
@@ -183,7 +171,7 @@ Status HistoryStore::flush(int64_t now_ms) {
   bool prune_due = last_prune_ms_ == 0 || now_ms - last_prune_ms_ >= kPruneEveryMs;
   if (!closed && !roll && !prune_due) return ok();
   int64_t rolled_before = rolled_until_ms_;
-  Status st = in_transaction(db_, [&]() -> Status {
+  Status st = db_.transaction([&]() -> Status {
     if (closed) GC_TRY(write_minutes(minute_now));
     if (roll) GC_TRY(roll_hours(hour_now));
     if (prune_due) GC_TRY(prune(now_ms));

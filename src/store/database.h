@@ -62,6 +62,17 @@ class Database {
   // own transaction, and records the new version. Steps are append-only.
   Status migrate(std::string_view module, std::span<const std::string_view> steps);
 
+  // Runs `body` (returning Status) in one BEGIN IMMEDIATE transaction: all of it lands, or
+  // none (rolled back when `body` fails or COMMIT does).
+  template <typename F>
+  Status transaction(F body) {
+    GC_TRY(exec("BEGIN IMMEDIATE"));
+    Status st = body();
+    if (st) st = exec("COMMIT");
+    if (!st) (void)exec("ROLLBACK");
+    return st;
+  }
+
   const std::string& path() const { return path_; }
 
  private:
