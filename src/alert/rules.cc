@@ -313,6 +313,12 @@ std::vector<config::AlertRuleConfig> builtin_rules() {
            "deadlocks in database {{ $labels.datname }}"),
       rule("NotifierFailing", "groundctl_notifier_up == 0", 0min, "critical",
            "alerts to notifier {{ $labels.notifier }} are not being delivered"),
+      // Drift: a hardening check that fails in the newest audit (daily, and after every apply).
+      // The check's own severity picks the alert's: critical and high page, the rest warn.
+      rule("AuditCheckFailed", "groundctl_audit_check_failed{severity=~\"critical|high\"} == 1",
+           0min, "critical", "audit check {{ $labels.check }} fails (see `groundctl audit`)"),
+      rule("AuditCheckWarning", "groundctl_audit_check_failed{severity=~\"medium|low\"} == 1", 0min,
+           "warning", "audit check {{ $labels.check }} fails (see `groundctl audit`)"),
   };
 }
 

@@ -6,10 +6,13 @@
 #include <cstdlib>
 
 #include "cli/alert_commands.h"
+#include "cli/audit_commands.h"
 #include "cli/backup_commands.h"
+#include "cli/cloud_init_command.h"
 #include "cli/commands.h"
 #include "cli/deploy_commands.h"
 #include "cli/exit_codes.h"
+#include "cli/provision_commands.h"
 #include "daemon/daemon.h"
 
 namespace gc::cli {
@@ -102,6 +105,9 @@ int run(int argc, char** argv) {
   auto* releases = app.add_subcommand("releases", "deploy history and the active release");
   releases->add_option("-n,--lines", release_rows, "history rows")->check(CLI::Range(1, 100000));
 
+  std::string audit_root;
+  auto* audit = app.add_subcommand("audit", "hardening checks with evidence (exit 1 on findings)");
+  audit->add_option("--root", audit_root, "audit the files under this directory instead of /");
   bool alert_history = false, export_rules = false;
   int alert_rows = 50;
   auto* alerts = app.add_subcommand("alerts", "pending and firing alerts (exit 1 when any fires)");
@@ -117,6 +123,13 @@ int run(int argc, char** argv) {
   silence->add_option("--comment", silence_args.comment, "why");
   silence->add_flag("--list", silence_args.list, "list active and future silences");
   silence->add_option("--end", silence_args.end, "end a silence now, by id or alert name");
+  ProvisionArgs provision_args;
+  auto* plan = app.add_subcommand("plan", "what apply would change (exit 1 when something would)");
+  plan->add_option("--root", provision_args.root, "render into this directory; run no commands");
+  auto* apply = app.add_subcommand("apply", "make the managed files and steps match the config");
+  apply->add_option("--root", provision_args.root, "write under this directory; run no commands");
+  CloudInitArgs cloud_init_args;
+  auto* cloud_init = add_cloud_init_command(app, cloud_init_args);
 
   try {
     app.parse(argc, argv);
@@ -152,6 +165,10 @@ int run(int argc, char** argv) {
     return cmd_alerts(g);
   }
   if (silence->parsed()) return cmd_silence(g, silence_args);
+  if (audit->parsed()) return cmd_audit(g, audit_root);
+  if (cloud_init->parsed()) return cmd_cloud_init(g, cloud_init_args);
+  if (plan->parsed()) return cmd_plan(g, provision_args);
+  if (apply->parsed()) return cmd_apply(g, provision_args);
   return kExitUsage;
 }
 

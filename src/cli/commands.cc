@@ -154,6 +154,11 @@ int cmd_status(const Globals& g) {
       }
       std::printf("\n");
     }
+    if (r.contains("audit") && r["audit"].is_object()) {
+      const json& a = r["audit"];
+      std::printf("\naudit: score %d/100, %d failed (%s); `groundctl audit` for details\n",
+                  a.value("score", 0), a.value("failed", 0), a.value("time", "").c_str());
+    }
     if (r.contains("alerts")) {
       const json& a = r["alerts"];
       if (a["firing"].empty()) {

@@ -50,7 +50,4 @@ int cmd_metrics(const Globals& g, const std::string& prefix);
 int cmd_startup(const Globals& g, bool install);
 int cmd_import_pm2(const Globals& g, const std::string& file);
 
-// The systemd unit text for `exe daemon --config config_path`.
-std::string systemd_unit(const std::string& exe, const std::string& config_path);
-
 }  // namespace gc::cli

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "config/pm2_import.h"
+#include "provision/system.h"
 
 namespace gc::cli {
 namespace {
@@ -32,32 +33,8 @@ std::string absolute(const std::string& path) {
 
 }  // namespace
 
-// The unit: Type=notify (the daemon sends READY=1 once services started), SIGTERM for a graceful
-// stop, KillMode=mixed so systemd's SIGTERM reaches only the daemon (which drains its children)
-// and only the final SIGKILL hits the whole cgroup.
-std::string systemd_unit(const std::string& exe, const std::string& config_path) {
-  return "[Unit]\n"
-         "Description=Ground Control: supervises, backs up and watches this server\n"
-         "After=network-online.target postgresql.service\n"
-         "Wants=network-online.target\n\n"
-         "[Service]\n"
-         "Type=notify\n"
-         "ExecStart=" +
-         exe + " daemon --config " + config_path +
-         "\n"
-         "ExecReload=/bin/kill -HUP $MAINPID\n"
-         "KillMode=mixed\n"
-         "KillSignal=SIGTERM\n"
-         "TimeoutStopSec=90\n"
-         "Restart=always\n"
-         "RestartSec=2\n"
-         "LimitNOFILE=65536\n\n"
-         "[Install]\n"
-         "WantedBy=multi-user.target\n";
-}
-
 int cmd_startup(const Globals& g, bool install) {
-  std::string unit = systemd_unit(self_path(), absolute(g.config_path));
+  std::string unit = provision::systemd_unit(self_path(), absolute(g.config_path));
   if (!install) {
     std::fputs(unit.c_str(), stdout);
     return kExitOk;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// config/backup_rules.cc: the rules of [postgres] and [backup] (with [backup.s3]).
+// config/backup_rules.cc: the rules of [postgres] (with [postgres.pool]) and [backup] (with
+// [backup.s3]).
 #include <arpa/inet.h>
 
 #include <cctype>
@@ -13,7 +14,15 @@
 namespace gc::config::detail {
 namespace {
 
-constexpr std::string_view kPostgresKeys[] = {"host", "port", "user", "databases", "password_file"};
+constexpr std::string_view kPostgresKeys[] = {
+    "host",          "port",       "user",       "databases",
+    "password_file", "manage",     "app_role",   "app_password_file",
+    "monitor_role",  "config_dir", "slow_query", "pool"};
+// The keys that only mean something with manage = true.
+constexpr std::string_view kManageKeys[] = {"app_role",   "app_password_file", "monitor_role",
+                                            "config_dir", "slow_query",        "pool"};
+constexpr std::string_view kPoolKeys[] = {"port", "default_pool_size", "max_client_conn",
+                                          "config_dir"};
 constexpr std::string_view kBackupKeys[] = {"repo",      "recipients", "schedule", "paths",
                                             "retention", "verify",     "s3"};
 constexpr std::string_view kRetentionKeys[] = {"daily", "weekly", "monthly"};
@@ -151,6 +160,122 @@ void read_pg_databases(TableReader& r, PostgresConfig& pg) {
   }
 }
 
+// A role groundctl creates: a plain identifier (it is written into SQL and pg_hba.conf), not
+// "postgres" (the superuser) and not "pg_*" (reserved by PostgreSQL).
+bool read_role(TableReader& r, std::string_view key, std::string& out) {
+  std::string role;
+  if (!r.read_string(key, role)) return false;
+  const Position pos = r.get(key)->pos;
+  if (!is_plain_identifier(role)) {
+    r.error(pos, key,
+            in_quotes(role) +
+                " is not a plain identifier: use 1 to 63 letters, digits and \"_\", not "
+                "starting with a digit");
+    return false;
+  }
+  if (role == "postgres") {
+    r.error(pos, key, "must not be the superuser \"postgres\": name a role of its own");
+    return false;
+  }
+  if (role.rfind("pg_", 0) == 0) {
+    r.error(pos, key, "must not start with \"pg_\" (reserved by PostgreSQL)");
+    return false;
+  }
+  out = role;
+  return true;
+}
+
+// An absolute directory of the server's own files: never resolved against the config file.
+bool read_system_dir(TableReader& r, std::string_view key, std::string& out) {
+  std::string dir;
+  if (!r.read_string(key, dir)) return false;
+  if (dir.empty() || dir.front() != '/') {
+    r.error(
+        r.get(key)->pos, key,
+        "must be an absolute directory such as \"/etc/postgresql/15/main\", got " + in_quotes(dir));
+    return false;
+  }
+  return r.read_path(key, out);  // Normalises it.
+}
+
+std::optional<PgPoolConfig> read_pool(TableReader& r, const PostgresConfig& pg) {
+  const Node* v = r.get("pool");
+  if (!v) return std::nullopt;
+  if (v->kind != Node::Kind::kTable) {
+    r.type_error(*v, "pool",
+                 "table such as pool = { port = 6432, default_pool_size = 20, max_client_conn "
+                 "= 200 } ([postgres.pool])");
+    return std::nullopt;
+  }
+  TableReader t(r.checker(), *v, "", "postgres.pool.", "in [postgres.pool]");
+  t.reject_unknown(kPoolKeys);
+  PgPoolConfig pool;
+  bool port_ok = !t.has("port") || t.read_int("port", pool.port, 1, 65535);
+  if (port_ok && pool.port == pg.port) {
+    const Node* at = t.get("port");
+    t.error(at ? at->pos : v->pos, "port",
+            "must differ from postgres.port (" + std::to_string(pg.port) +
+                "): PgBouncer listens beside the server");
+  }
+  bool size_ok = !t.has("default_pool_size") ||
+                 t.read_int("default_pool_size", pool.default_pool_size, 1, 10000);
+  bool max_ok =
+      !t.has("max_client_conn") || t.read_int("max_client_conn", pool.max_client_conn, 1, 100000);
+  if (size_ok && max_ok && pool.default_pool_size > pool.max_client_conn) {
+    const Node* at = t.get("default_pool_size");
+    t.error(at ? at->pos : v->pos, "default_pool_size",
+            "must not exceed max_client_conn (" + std::to_string(pool.default_pool_size) + " > " +
+                std::to_string(pool.max_client_conn) + ")");
+  }
+  read_system_dir(t, "config_dir", pool.config_dir);
+  return pool;
+}
+
+// The provisioning keys of [postgres]; `pg` holds the keys read before.
+void read_pg_manage(TableReader& r, PostgresConfig& pg) {
+  bool manage = false;
+  if (const Node* m = r.get("manage")) {
+    if (m->kind != Node::Kind::kBoolean) {
+      r.type_error(*m, "manage", "boolean (true or false)");
+      return;  // Which keys are allowed is unknown: say nothing more.
+    }
+    manage = m->boolean;
+  }
+  if (!manage) {
+    for (std::string_view key : kManageKeys) {
+      if (const Node* v = r.get(key)) {
+        r.error(v->pos, key,
+                "only applies when groundctl manages PostgreSQL: set manage = true or remove it");
+      }
+    }
+    return;
+  }
+  PostgresManageConfig m;
+  if (!r.has("app_role")) missing(r, "app_role", "app_role = \"orbital_user\"");
+  bool app_ok = read_role(r, "app_role", m.app_role);
+  r.read_path("app_password_file", m.app_password_file);
+  bool monitor_ok = !r.has("monitor_role") || read_role(r, "monitor_role", m.monitor_role);
+  if (monitor_ok && app_ok && m.monitor_role == m.app_role) {
+    if (const Node* at = r.get("monitor_role")) {
+      r.error(at->pos, "monitor_role", "must differ from app_role");
+    } else {
+      r.error(r.get("app_role")->pos, "app_role",
+              "must differ from monitor_role (default " + in_quotes(m.monitor_role) + ")");
+    }
+  }
+  read_system_dir(r, "config_dir", m.config_dir);
+  r.read_duration("slow_query", m.slow_query, /*positive=*/false);
+  m.pool = read_pool(r, pg);
+  // Roles and databases are created by psql run as the OS user postgres, which authenticates by
+  // peer: that needs the server's Unix socket.
+  if (pg.host.empty() || pg.host.front() != '/') {
+    const Node* h = r.get("host");
+    r.error(h ? h->pos : r.table().pos, "host",
+            "must be the server's socket directory when manage = true, got " + in_quotes(pg.host));
+  }
+  pg.manage = std::move(m);
+}
+
 std::optional<PostgresConfig> read_postgres(Checker& checker, const Node& root) {
   const Node* table = section(checker, root, "postgres");
   if (!table) return std::nullopt;
@@ -162,6 +287,7 @@ std::optional<PostgresConfig> read_postgres(Checker& checker, const Node& root) 
   read_pg_user(r, pg);
   read_pg_databases(r, pg);
   r.read_path("password_file", pg.password_file);
+  read_pg_manage(r, pg);
   return pg;
 }
 

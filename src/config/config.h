@@ -92,6 +92,26 @@ struct HttpConfig {
   bool operator==(const HttpConfig&) const = default;
 };
 
+// [postgres.pool]: PgBouncer in front of the local server.
+struct PgPoolConfig {
+  int port = 6432;
+  int default_pool_size = 20;
+  int max_client_conn = 200;
+  std::string config_dir = "/etc/pgbouncer";  // pgbouncer.ini and userlist.txt.
+  bool operator==(const PgPoolConfig&) const = default;
+};
+
+// The provisioning keys of [postgres] (manage = true).
+struct PostgresManageConfig {
+  std::string app_role;           // Required: owns the databases, LOGIN, no superuser.
+  std::string app_password_file;  // Optional: the app role's password (0600).
+  std::string monitor_role = "groundctl_monitor";        // Member of pg_monitor.
+  std::string config_dir = "/etc/postgresql/15/main";    // Holds pg_hba.conf and conf.d/.
+  Duration slow_query = std::chrono::milliseconds(500);  // log_min_duration_statement.
+  std::optional<PgPoolConfig> pool;
+  bool operator==(const PostgresManageConfig&) const = default;
+};
+
 // [postgres]: the local PostgreSQL server whose databases are backed up.
 struct PostgresConfig {
   std::string host = "/var/run/postgresql";  // A socket directory (absolute) or a host name.
@@ -99,6 +119,7 @@ struct PostgresConfig {
   std::string user = "postgres";       // The role pg_dump connects as.
   std::vector<std::string> databases;  // Non-empty, plain identifiers, no duplicates.
   std::string password_file;           // Empty: peer auth. Not read at load (may be root-only).
+  std::optional<PostgresManageConfig> manage;  // Set when manage = true.
   bool operator==(const PostgresConfig&) const = default;
 };
 
@@ -246,6 +267,69 @@ struct AlertRuleConfig {
   bool operator==(const AlertRuleConfig&) const = default;
 };
 
+// [[nginx.limit]]: a stricter request rate for some paths (auth endpoints), answered with 429.
+struct NginxLimitConfig {
+  std::vector<std::string> paths;  // Each starts with '/'; an nginx exact-or-prefix location.
+  std::string rate = "10r/m";      // nginx limit_req rate: N "r/s" or "r/m".
+  int burst = 5;                   // >= 0.
+  bool operator==(const NginxLimitConfig&) const = default;
+};
+
+// [[nginx.static]]: files served by Nginx itself.
+struct NginxStaticConfig {
+  std::string location;  // Starts and ends with '/'.
+  std::string root;      // Absolute directory; the URL path is appended (nginx `root`).
+  bool operator==(const NginxStaticConfig&) const = default;
+};
+
+// [nginx]: the reverse-proxy site groundctl renders (provision/nginx_site).
+struct NginxConfig {
+  std::string domain;                  // Required: the server_name and the certificate's name.
+  std::string upstream;                // Required: a [[service]] with at least one listen address.
+  std::vector<std::string> websocket;  // Paths proxied with the Upgrade headers.
+  std::string client_max_body_size = "10m";  // nginx size: digits with an optional k/m/g.
+  std::string rate = "10r/s";                // Per client address; "" turns it off.
+  int burst = 20;
+  std::vector<NginxLimitConfig> limits;
+  std::vector<NginxStaticConfig> statics;
+  // The certificate Nginx serves. Empty: {state_dir}/tls/{domain}/fullchain.pem and privkey.pem,
+  // where the ACME client writes; apply puts a self-signed placeholder there while none exists.
+  std::string certificate;
+  std::string certificate_key;
+  std::string acme_root = "/var/www/groundctl-acme";  // Served at /.well-known/acme-challenge/.
+  std::string site_file = "/etc/nginx/conf.d/groundctl.conf";
+  std::string access_log = "/var/log/nginx/access.log";
+  bool operator==(const NginxConfig&) const = default;
+};
+
+// [firewall]: ufw. Everything incoming that is not allowed is denied.
+struct FirewallConfig {
+  std::vector<std::string> allow = {"22/tcp", "80/tcp", "443/tcp"};  // "PORT/tcp" or "PORT/udp".
+  bool limit_ssh = true;  // The SSH port gets ufw's `limit` (6 connections in 30 s) not `allow`.
+  bool operator==(const FirewallConfig&) const = default;
+};
+
+// [ssh]: an sshd drop-in. Key-only, no root login.
+struct SshConfig {
+  std::vector<std::string> allow_users;  // Required, non-empty: AllowUsers.
+  int port = 22;
+  int max_auth_tries = 3;
+  std::string drop_in = "/etc/ssh/sshd_config.d/10-groundctl.conf";  // Before cloud-init's 50-.
+  bool operator==(const SshConfig&) const = default;
+};
+
+// [fail2ban]: jails in one jail.d file.
+struct Fail2banConfig {
+  std::vector<std::string> jails = {"sshd", "nginx-limit-req", "nginx-botsearch"};
+  std::string sshd_backend = "systemd";  // Debian 12 logs sshd to the journal only.
+  std::string sshd_log;                  // Set with sshd_backend = "auto": sshd's log file.
+  int maxretry = 5;
+  Duration findtime = std::chrono::minutes(10);
+  Duration bantime = std::chrono::hours(1);
+  std::string jail_file = "/etc/fail2ban/jail.d/groundctl.local";
+  bool operator==(const Fail2banConfig&) const = default;
+};
+
 struct Config {
   std::string path;  // The file it was loaded from.
   ServerConfig server;
@@ -259,6 +343,10 @@ struct Config {
   std::vector<NotifyConfig> notify;
   MonitorConfig monitor;
   std::vector<AlertRuleConfig> alerts;
+  std::optional<NginxConfig> nginx;        // Set when the file has [nginx].
+  std::optional<FirewallConfig> firewall;  // Set when the file has [firewall].
+  std::optional<SshConfig> ssh;            // Set when the file has [ssh].
+  std::optional<Fail2banConfig> fail2ban;  // Set when the file has [fail2ban].
 
   const ServiceConfig* find_service(std::string_view name) const {
     for (const auto& s : services) {

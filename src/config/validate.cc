@@ -20,8 +20,9 @@ namespace {
 
 constexpr std::string_view kTopLevelKeys[] = {
     "server", "http", "service", "postgres", "backup", "deploy", "notify", "monitor", "alert",
+    "nginx", "firewall", "ssh", "fail2ban",
     // Reserved for later issues: accepted, not interpreted.
-    "nginx", "tls", "firewall", "ssh"};
+    "tls"};
 constexpr std::string_view kServerKeys[] = {"name", "state_dir", "log_dir", "runtime_dir",
                                             "admin_group"};
 constexpr std::string_view kHttpKeys[] = {"listen", "token_file"};
@@ -207,6 +208,7 @@ Config build_config(Checker& checker, const Node& root) {
   read_deploy_section(checker, root, config);
   read_notify_sections(checker, root, config);
   read_monitor_sections(checker, root, config);
+  read_provision_sections(checker, root, config);
   return config;
 }
 

@@ -22,6 +22,7 @@
 #include "config/loader.h"
 #include "daemon/alerting.h"
 #include "daemon/api.h"
+#include "daemon/audit_scheduler.h"
 #include "daemon/backup_scheduler.h"
 #include "daemon/handlers.h"
 #include "daemon/metrics.h"
@@ -150,9 +151,18 @@ int run(const std::string& config_path) {
   // The collectors that may block run on their own threads; every reader (GET /metrics,
   // `groundctl metrics`, the alert rules) sees the same samples.
   auto collectors = start_collectors(state.config);
-  AlertEngine alerting(io, [&state, &collectors] { return collect_all(state, collectors); });
-  std::function<monitor::MetricSet()> scrape = [&state, &collectors, &alerting] {
+  // The daily hardening audit, on its own thread.
+  AuditScheduler audits(exe_len > 0 ? std::string(exe, static_cast<size_t>(exe_len)) : "groundctl",
+                        state.config.path, state.config);
+  state.audit_status = [&audits] { return audits.status_json(); };
+  AlertEngine alerting(io, [&state, &collectors, &audits] {
     monitor::MetricSet set = collect_all(state, collectors);
+    audits.add_metrics(set);
+    return set;
+  });
+  std::function<monitor::MetricSet()> scrape = [&state, &collectors, &alerting, &audits] {
+    monitor::MetricSet set = collect_all(state, collectors);
+    audits.add_metrics(set);
     alerting.add_metrics(set);
     return set;
   };
@@ -191,6 +201,7 @@ int run(const std::string& config_path) {
       collectors = start_collectors(state.config);
     }
     alerting.configure(state.config);
+    audits.configure(state.config);
     sup.apply(state.config, diff, [&reloading, reply, diff](Status st) {
       reloading = false;
       json r = st ? ok_response(diff_json(diff)) : error_response(st.error());

@@ -22,6 +22,7 @@ struct DaemonState {
   std::function<nlohmann::json()> backup_status;
   std::function<nlohmann::json()> deploy_status;  // Null when there is no [deploy].
   std::function<nlohmann::json()> http_status;    // {"listen": bound address, "error": why not}.
+  std::function<nlohmann::json()> audit_status;   // {score, failed, time} of the newest audit.
   // What GET /metrics serves, as JSON, families whose name starts with the prefix.
   std::function<nlohmann::json(const std::string&)> metrics;
   // Active alerts, silences, rule errors and notifiers (AlertEngine::alerts_json()).

@@ -189,10 +189,7 @@ TEST(ConfigLoader, AcceptsReservedSectionsWithoutInterpretingThem) {
   LoadOutcome outcome = load(R"([monitor]
 [[alert]]
 name = "a"
-[nginx]
 [tls]
-[firewall]
-[ssh]
 whatever = { nested = true }
 )");
   EXPECT_TRUE(outcome.config) << dump(outcome);

@@ -43,6 +43,11 @@ void read_notify_sections(Checker& checker, const Node& root, Config& config);
 // (config/monitor_rules.cc). Alert expressions are stored, not parsed.
 void read_monitor_sections(Checker& checker, const Node& root, Config& config);
 
+// Reads [nginx], [firewall], [ssh] and [fail2ban] into `config`, after the services ([nginx]
+// upstream names one), and checks them against each other: the firewall must allow the SSH
+// port (config/provision_rules.cc). Users are not looked up: they may not exist yet.
+void read_provision_sections(Checker& checker, const Node& root, Config& config);
+
 // Whether `name` is an existing user (getpwnam_r). Sets `error` when the lookup itself failed.
 bool user_exists(const std::string& name, std::string& error);
 // Whether `name` is an existing group (getgrnam_r). Sets `error` when the lookup itself failed.
