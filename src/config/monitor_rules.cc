@@ -71,20 +71,8 @@ void read_paths(TableReader& r, std::string_view key, std::string_view example,
 }
 
 void read_probes(Checker& checker, TableReader& r, MonitorConfig& m) {
-  const Node* http = r.get("http");
-  if (!http) return;
-  if (http->kind != Node::Kind::kArray) {
-    r.type_error(*http, "http", "array of tables ([[monitor.http]])");
-    return;
-  }
   std::map<std::string, int> names;
-  int index = 0;
-  for (const Node& item : http->items) {
-    ++index;
-    if (item.kind != Node::Kind::kTable) {
-      r.type_error(item, "http", "table ([[monitor.http]])");
-      continue;
-    }
+  for_each_table(r, "http", "monitor.http", [&](const Node& item, int index) {
     TableReader p(checker, item, "monitor.http #" + std::to_string(index) + ": ", "",
                   "in [[monitor.http]]");
     p.reject_unknown(kProbeKeys);
@@ -108,7 +96,7 @@ void read_probes(Checker& checker, TableReader& r, MonitorConfig& m) {
     p.read_duration("timeout", probe.timeout, true);
     p.read_int("expect_status", probe.expect_status, 100, 599);
     m.http.push_back(std::move(probe));
-  }
+  });
 }
 
 void read_monitor(Checker& checker, const Node& root, Config& config) {
@@ -224,31 +212,19 @@ void read_alert(Checker& checker, const Node& item, int index, AlertRuleConfig& 
 }
 
 void read_alerts(Checker& checker, const Node& root, Config& config) {
-  const Member* m = root.find("alert");
-  if (!m) return;
   TableReader top(checker, root, "", "", "");
-  if (m->value.kind != Node::Kind::kArray) {
-    top.type_error(m->value, "alert", "array of tables ([[alert]])");
-    return;
-  }
   std::map<std::string, int> names;
-  int index = 0;
-  for (const Node& item : m->value.items) {
-    ++index;
-    if (item.kind != Node::Kind::kTable) {
-      top.type_error(item, "alert", "table ([[alert]])");
-      continue;
-    }
+  for_each_table(top, "alert", "alert", [&](const Node& item, int index) {
     AlertRuleConfig a;
     read_alert(checker, item, index, a);
-    if (a.name.empty()) continue;
+    if (a.name.empty()) return;
     if (auto [it, inserted] = names.emplace(a.name, item.pos.line); !inserted) {
       checker.error(item.pos, "alert " + in_quotes(a.name) + ": name: also defined on line " +
                                   std::to_string(it->second));
-      continue;
+      return;
     }
     config.alerts.push_back(std::move(a));
-  }
+  });
 }
 
 }  // namespace

@@ -288,21 +288,9 @@ void read_email(TableReader& r, NotifyConfig& n) {
 }  // namespace
 
 void read_notify_sections(Checker& checker, const Node& root, Config& config) {
-  const Member* m = root.find("notify");
-  if (!m) return;
   TableReader top(checker, root, "", "", "");
-  if (m->value.kind != Node::Kind::kArray) {
-    top.type_error(m->value, "notify", "array of tables ([[notify]])");
-    return;
-  }
   std::map<std::string, int> names;
-  int index = 0;
-  for (const Node& item : m->value.items) {
-    ++index;
-    if (item.kind != Node::Kind::kTable) {
-      top.type_error(item, "notify", "table ([[notify]])");
-      continue;
-    }
+  for_each_table(top, "notify", "notify", [&](const Node& item, int index) {
     TableReader r(checker, item, "notify #" + std::to_string(index) + ": ", "", "in [[notify]]");
     r.reject_unknown(kNotifyKeys);
     NotifyConfig n;
@@ -328,7 +316,7 @@ void read_notify_sections(Checker& checker, const Node& root, Config& config) {
     }
     r.read_duration("timeout", n.timeout, true);
     config.notify.push_back(std::move(n));
-  }
+  });
 }
 
 }  // namespace gc::config::detail

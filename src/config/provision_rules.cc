@@ -171,19 +171,7 @@ void read_rate_limit(TableReader& r, NginxConfig& nginx) {
 }
 
 void read_limits(Checker& checker, TableReader& r, NginxConfig& nginx, LocationSet& locations) {
-  const Node* v = r.get("limit");
-  if (!v) return;
-  if (v->kind != Node::Kind::kArray) {
-    r.type_error(*v, "limit", "array of tables ([[nginx.limit]])");
-    return;
-  }
-  int index = 0;
-  for (const Node& item : v->items) {
-    ++index;
-    if (item.kind != Node::Kind::kTable) {
-      r.type_error(item, "limit", "table ([[nginx.limit]])");
-      continue;
-    }
+  for_each_table(r, "limit", "nginx.limit", [&](const Node& item, int index) {
     std::string name = "nginx.limit #" + std::to_string(index);
     TableReader l(checker, item, name + ": ", "", "in [[nginx.limit]]");
     l.reject_unknown(kLimitKeys);
@@ -205,23 +193,11 @@ void read_limits(Checker& checker, TableReader& r, NginxConfig& nginx, LocationS
     }
     l.read_int("burst", limit.burst, 0, 100000);
     nginx.limits.push_back(std::move(limit));
-  }
+  });
 }
 
 void read_statics(Checker& checker, TableReader& r, NginxConfig& nginx, LocationSet& locations) {
-  const Node* v = r.get("static");
-  if (!v) return;
-  if (v->kind != Node::Kind::kArray) {
-    r.type_error(*v, "static", "array of tables ([[nginx.static]])");
-    return;
-  }
-  int index = 0;
-  for (const Node& item : v->items) {
-    ++index;
-    if (item.kind != Node::Kind::kTable) {
-      r.type_error(item, "static", "table ([[nginx.static]])");
-      continue;
-    }
+  for_each_table(r, "static", "nginx.static", [&](const Node& item, int index) {
     std::string name = "nginx.static #" + std::to_string(index);
     TableReader s(checker, item, name + ": ", "", "in [[nginx.static]]");
     s.reject_unknown(kStaticKeys);
@@ -248,7 +224,7 @@ void read_statics(Checker& checker, TableReader& r, NginxConfig& nginx, Location
       read_safe_path(s, "root", st.root);
     }
     nginx.statics.push_back(std::move(st));
-  }
+  });
 }
 
 void read_upstream(TableReader& r, const Config& config, NginxConfig& nginx) {

@@ -118,24 +118,12 @@ std::optional<std::pair<ListenAddress, Position>> read_http(Checker& checker, co
 std::vector<ServiceConfig> read_services(Checker& checker, const Node& root,
                                          std::vector<ServiceSite>& sites) {
   std::vector<ServiceConfig> services;
-  const Member* m = root.find("service");
-  if (!m) return services;
   TableReader top(checker, root, "", "", "");
-  if (m->value.kind != Node::Kind::kArray) {
-    top.type_error(m->value, "service", "array of tables ([[service]])");
-    return services;
-  }
-  int index = 0;
-  for (const Node& item : m->value.items) {
-    ++index;
-    if (item.kind != Node::Kind::kTable) {
-      top.type_error(item, "service", "table ([[service]])");
-      continue;
-    }
+  for_each_table(top, "service", "service", [&](const Node& item, int index) {
     ServiceSite site;
     services.push_back(read_service(checker, item, index, site));
     sites.push_back(std::move(site));
-  }
+  });
   return services;
 }
 

@@ -273,6 +273,26 @@ void missing(TableReader& r, std::string_view key, std::string_view example) {
                                        std::string(example) + ")");
 }
 
+void for_each_table(TableReader& r, std::string_view key, std::string_view label,
+                    const std::function<void(const Node& item, int index)>& each) {
+  const Node* v = r.get(key);
+  if (!v) return;
+  std::string brackets = "[[" + std::string(label) + "]]";
+  if (v->kind != Node::Kind::kArray) {
+    r.type_error(*v, key, "array of tables (" + brackets + ")");
+    return;
+  }
+  int index = 0;
+  for (const Node& item : v->items) {
+    ++index;
+    if (item.kind != Node::Kind::kTable) {
+      r.type_error(item, key, "table (" + brackets + ")");
+      continue;
+    }
+    each(item, index);
+  }
+}
+
 bool string_items(TableReader& r, std::string_view key, std::string_view example,
                   std::vector<const Node*>& out) {
   const Node* v = r.get(key);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,6 +92,12 @@ void missing(TableReader& r, std::string_view key, std::string_view example);
 // skipped). Returns false when the key is absent or not an array.
 bool string_items(TableReader& r, std::string_view key, std::string_view example,
                   std::vector<const Node*>& out);
+
+// Calls each(item, index) for each table of the array of tables at `key` of `r`'s table (index
+// counts from 1, non-table items included), reporting a non-array as "array of tables
+// ([[label]])" and a non-table item as "table ([[label]])". Does nothing when `key` is absent.
+void for_each_table(TableReader& r, std::string_view key, std::string_view label,
+                    const std::function<void(const Node& item, int index)>& each);
 
 // Resolves `path` against `base_dir` unless it is absolute; lexically normalised.
 std::string resolve_path(std::string_view path, std::string_view base_dir);
