@@ -160,11 +160,22 @@ class Backup {
  private:
   Status open_dir() {
     GC_TRY(make_directories(base_, 0700));
-    std::string stamp = format_utc(std::chrono::system_clock::now());
+    // Names must sort by time even for applies within one second (tests, scripts): the UTC
+    // second, then microseconds, then a fixed-width counter for the rare clash.
+    auto now = std::chrono::system_clock::now();
+    std::string stamp = format_utc(now);
     stamp.erase(std::remove(stamp.begin(), stamp.end(), ':'), stamp.end());
-    std::string dir = base_ + "/" + stamp;
-    for (int n = 2; exists(dir); ++n) dir = base_ + "/" + stamp + "-" + std::to_string(n);
-    if (::mkdir(dir.c_str(), 0700) != 0) return sys_error("mkdir", dir, errno);
+    auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+        1000000;
+    char suffix[32];
+    std::string dir;
+    for (int n = 0;; ++n) {
+      std::snprintf(suffix, sizeof suffix, "-%06lld-%03d", static_cast<long long>(micros), n);
+      dir = base_ + "/" + stamp + suffix;
+      if (::mkdir(dir.c_str(), 0700) == 0) break;
+      if (errno != EEXIST || n == 999) return sys_error("mkdir", dir, errno);
+    }
     dir_ = dir;
     prune();
     return ok();
@@ -179,6 +190,7 @@ class Backup {
     }
     std::sort(names.begin(), names.end());
     for (std::size_t i = 0; i + kKeepBackups < names.size(); ++i) {
+      if (names[i] == dir_) continue;  // Never this apply's own, whatever an older name says.
       std::filesystem::remove_all(names[i], ec);
     }
   }
