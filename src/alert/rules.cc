@@ -290,6 +290,17 @@ std::vector<config::AlertRuleConfig> builtin_rules() {
       rule("CertificateInvalid", "groundctl_tls_cert_valid == 0", 5min, "critical",
            "certificate {{ $labels.source }} is not valid (expired, untrusted, wrong name or "
            "unreachable)"),
+      // The daemon's `cert renew` run failed: the old certificate stays served, and the next
+      // run (check_interval later) retries, unless the CA rate-limited us (the rule below).
+      rule("CertificateRenewalFailed", "groundctl_cert_renewal_success == 0", 0min, "warning",
+           "certificate {{ $labels.name }} could not be renewed (see `groundctl cert status`)"),
+      rule("CertificateRenewalRateLimited", "groundctl_cert_renewal_rate_limited == 1", 0min,
+           "critical",
+           "the ACME server rate-limits certificate {{ $labels.name }}: renewals stop until the "
+           "limit resets (see docs/runbooks/certificates.md)"),
+      // `apply` or a hand edit weakened the site's TLS (or the certificate is a placeholder).
+      rule("TlsGradeBelowA", "groundctl_tls_grade_good == 0", 0min, "warning",
+           "TLS on {{ $labels.endpoint }} rates below A (see `groundctl tls grade`)"),
       rule("BackupTooOld", "time() - groundctl_backup_last_success_timestamp_seconds > 26 * 3600",
            0min, "critical", "the last successful backup is {{ $value | humanizeDuration }} old"),
       rule("BackupMissing",
@@ -337,16 +348,17 @@ std::vector<config::Diagnostic> check_rules(const config::Config& config) {
   return diags;
 }
 
-config::LoadOutcome load_config(const std::string& path) {
-  config::LoadOutcome out = config::load_config(path);
+config::LoadOutcome load_config(const std::string& path, const config::LoadOptions& options) {
+  config::LoadOutcome out = config::load_config(path, options);
   if (!out.config) return out;
   out.diagnostics = check_rules(*out.config);
   if (!out.diagnostics.empty()) out.config.reset();
   return out;
 }
 
-Result<config::Config> load_config_or_error(const std::string& path) {
-  config::LoadOutcome out = load_config(path);
+Result<config::Config> load_config_or_error(const std::string& path,
+                                            const config::LoadOptions& options) {
+  config::LoadOutcome out = alert::load_config(path, options);  // Not ADL's config::.
   if (out.config) return std::move(*out.config);
   std::string text;
   for (const auto& d : out.diagnostics) text += (text.empty() ? "" : "\n") + d.to_string();

@@ -41,10 +41,12 @@ Result<std::vector<Rule>> build_rules(const config::Config& config);
 // column is mapped into the file: exact for literal 'strings', approximate after escapes).
 std::vector<config::Diagnostic> check_rules(const config::Config& config);
 
-// config::load_config plus check_rules: what every command and the daemon load.
-config::LoadOutcome load_config(const std::string& path);
+// config::load_config plus check_rules: what every command and the daemon load. `options` as
+// in config::load_config (provisioning commands accept a service user apply will create).
+config::LoadOutcome load_config(const std::string& path, const config::LoadOptions& options = {});
 // As load_config, as a Result (kInvalidConfig with every diagnostic, one per line).
-Result<config::Config> load_config_or_error(const std::string& path);
+Result<config::Config> load_config_or_error(const std::string& path,
+                                            const config::LoadOptions& options = {});
 
 // `text` with {{ $labels.NAME }}, {{ $value }} and the pipes `humanize`, `humanizePercentage`,
 // `humanizeDuration` expanded (Prometheus's template syntax, so exported rules read the same).

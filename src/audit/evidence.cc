@@ -551,10 +551,9 @@ std::vector<FileFact> gather_secret_files(const config::Config& cfg, const std::
       files.emplace_back("notify " + n.name + " password_file", n.password_file);
   }
   if (cfg.nginx) {
-    std::string key = cfg.nginx->certificate_key.empty()
-                          ? cfg.server.state_dir + "/tls/" + cfg.nginx->domain + "/privkey.pem"
-                          : cfg.nginx->certificate_key;
-    files.emplace_back("nginx certificate_key", key);
+    files.emplace_back("nginx certificate_key", config::nginx_certificate_key_path(cfg));
+  } else if (cfg.tls) {
+    files.emplace_back("tls private key", cfg.tls->cert_dir + "/privkey.pem");
   }
   std::vector<FileFact> out;
   for (auto& [what, path] : files) out.push_back(stat_secret(root, what, path));
@@ -579,9 +578,9 @@ DiskFacts gather_disk(const std::string& root) {
 std::vector<CertFact> gather_certificates(const config::Config& cfg, const std::string& root) {
   std::vector<std::string> paths;
   if (cfg.nginx) {
-    paths.push_back(cfg.nginx->certificate.empty()
-                        ? cfg.server.state_dir + "/tls/" + cfg.nginx->domain + "/fullchain.pem"
-                        : cfg.nginx->certificate);
+    paths.push_back(config::nginx_certificate_path(cfg));
+  } else if (cfg.tls) {
+    paths.push_back(cfg.tls->cert_dir + "/fullchain.pem");
   }
   for (const auto& f : cfg.monitor.tls_files) {
     if (std::find(paths.begin(), paths.end(), f) == paths.end()) paths.push_back(f);

@@ -10,7 +10,7 @@
 namespace gc::cli {
 
 int cmd_audit(const Globals& g, const std::string& root) {
-  auto cfg = load_config(g);
+  auto cfg = load_config_for_provisioning(g);
   if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
   audit::Options options;
   // "/" and "" both mean this machine; a trailing '/' would double every joined path's slash.

@@ -8,16 +8,22 @@
 #include "cli/alert_commands.h"
 #include "cli/audit_commands.h"
 #include "cli/backup_commands.h"
+#include "cli/cert_commands.h"
 #include "cli/cloud_init_command.h"
 #include "cli/commands.h"
 #include "cli/deploy_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/provision_commands.h"
+#include "cli/tls_commands.h"
 #include "daemon/daemon.h"
+#include "monitor/tls_child.h"
 
 namespace gc::cli {
 
 int run(int argc, char** argv) {
+  // Monitoring: the daemon's TLS collector runs this binary as a child, so that OpenSSL is never
+  // mapped in the daemon (monitor/tls_child.h). Not a user command, hence not in CLI11's list.
+  if (argc == 2 && argv[1] == monitor::kTlsFactsCommand) return monitor::tls_facts_main();
   Globals g;
   const char* env_config = std::getenv("GROUNDCTL_CONFIG");
   g.config_path =
@@ -130,6 +136,10 @@ int run(int argc, char** argv) {
   apply->add_option("--root", provision_args.root, "write under this directory; run no commands");
   CloudInitArgs cloud_init_args;
   auto* cloud_init = add_cloud_init_command(app, cloud_init_args);
+  TlsGradeArgs tls_grade_args;
+  auto* tls_grade = add_tls_command(app, tls_grade_args);
+  CertArgs cert_args;
+  auto* cert = add_cert_commands(app, cert_args);
 
   try {
     app.parse(argc, argv);
@@ -167,6 +177,8 @@ int run(int argc, char** argv) {
   if (silence->parsed()) return cmd_silence(g, silence_args);
   if (audit->parsed()) return cmd_audit(g, audit_root);
   if (cloud_init->parsed()) return cmd_cloud_init(g, cloud_init_args);
+  if (tls_grade->parsed()) return cmd_tls_grade(g, tls_grade_args);
+  if (cert->parsed()) return cmd_cert(g, cert_args);
   if (plan->parsed()) return cmd_plan(g, provision_args);
   if (apply->parsed()) return cmd_apply(g, provision_args);
   return kExitUsage;

@@ -32,7 +32,7 @@ CLI::App* add_cloud_init_command(CLI::App& app, CloudInitArgs& args) {
 }
 
 int cmd_cloud_init(const Globals& g, const CloudInitArgs& args) {
-  auto cfg = load_config(g);
+  auto cfg = load_config_for_provisioning(g);
   if (!cfg) return report_failure(g, cfg.error(), kExitUsage);
   // The file itself goes onto the host verbatim (comments and all), not a re-rendering.
   auto text = read_file(g.config_path);

@@ -9,6 +9,7 @@
 
 #include "alert/rules.h"
 #include "base/units.h"
+#include "base/utc_time.h"
 #include "cli/client.h"
 #include "cli/exit_codes.h"
 #include "cli/table.h"
@@ -72,6 +73,10 @@ int round_trip(const Globals& g, const json& request,
 
 Result<config::Config> load_config(const Globals& g) {
   return alert::load_config_or_error(g.config_path);
+}
+
+Result<config::Config> load_config_for_provisioning(const Globals& g) {
+  return alert::load_config_or_error(g.config_path, {.allow_missing_users = true});
 }
 
 std::string control_socket(const Globals& g) {
@@ -158,6 +163,22 @@ int cmd_status(const Globals& g) {
       const json& a = r["audit"];
       std::printf("\naudit: score %d/100, %d failed (%s); `groundctl audit` for details\n",
                   a.value("score", 0), a.value("failed", 0), a.value("time", "").c_str());
+    }
+    if (r.contains("certificate") && r["certificate"].is_object()) {
+      const json& c = r["certificate"];
+      auto day = [](std::int64_t t) {
+        return t > 0 ? format_utc(std::chrono::system_clock::time_point(std::chrono::seconds(t)))
+                     : std::string("-");
+      };
+      std::printf("\ncertificate %s: last check %s; valid until %s, renewal due %s\n",
+                  c.value("name", "").c_str(), c.value("outcome", "").c_str(),
+                  day(c.value("not_after", std::int64_t{0})).c_str(),
+                  day(c.value("renew_at", std::int64_t{0})).c_str());
+      if (c.value("outcome", "") == "failed") {
+        std::printf("  RENEWAL FAILED%s: %s\n",
+                    c.value("rate_limited", false) ? " (rate limited)" : "",
+                    c.value("error", "").c_str());
+      }
     }
     if (r.contains("alerts")) {
       const json& a = r["alerts"];

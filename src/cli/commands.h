@@ -35,6 +35,9 @@ int round_trip(const Globals& g, const nlohmann::json& request,
 // The config of -c/--config, loaded and validated, alert rules included (errors list every
 // diagnostic).
 Result<config::Config> load_config(const Globals& g);
+// As load_config, for plan, apply, cloud-init and audit: a [[service]] user that does not exist
+// yet is accepted, since apply is what creates it on a fresh server.
+Result<config::Config> load_config_for_provisioning(const Globals& g);
 // The control socket: --socket, else runtime_dir/control.sock of the config (read leniently).
 std::string control_socket(const Globals& g);
 

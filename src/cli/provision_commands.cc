@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
+#include "audit/run.h"
 #include "cli/exit_codes.h"
+#include "cli/tls_commands.h"
 #include "provision/apply.h"
 #include "provision/render_all.h"
 
@@ -46,7 +49,7 @@ struct Prepared {
 
 Result<Prepared> prepare(const Globals& g, const ProvisionArgs& args) {
   Prepared p;
-  GC_ASSIGN_OR_RETURN(p.config, load_config(g));
+  GC_ASSIGN_OR_RETURN(p.config, load_config_for_provisioning(g));
   GC_ASSIGN_OR_RETURN(p.options.root, normalize_root(args.root));
   provision::Target target;
   target.root = p.options.root;
@@ -57,6 +60,64 @@ Result<Prepared> prepare(const Globals& g, const ProvisionArgs& args) {
 
 void print_refusal(const provision::Plan& plan) {
   for (const auto& problem : plan.guards) std::fprintf(stderr, "groundctl: %s\n", problem.c_str());
+}
+
+// The audit that follows every live apply (the issue: "the daemon runs it daily and after every
+// apply"). audit::run saves the report in the state store, where the daemon's audit thread picks
+// it up within a minute: its metrics and drift alerts see this run without a request to the
+// daemon, and without a daemon the report still waits there. Findings do not fail the apply.
+std::optional<audit::Report> audit_after_apply(const config::Config& config) {
+  auto report = audit::run(config, audit::Options{});
+  if (!report) {
+    std::fprintf(stderr, "groundctl: warning: the audit after apply failed: %s\n",
+                 report.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::move(*report);
+}
+
+// The site's TLS rating after a live apply (the issue: "`apply` runs it against the new site"),
+// as SSL Labs would rate it, from 127.0.0.1:443 with the domain as SNI and the system's trust
+// store. A low grade or a probe that fails is reported, not an apply failure: the files are in
+// place either way, and a placeholder certificate rates T until the first issuance.
+struct SiteGrade {
+  std::string text;  // One line plus the reasons, for people.
+  json doc;          // {"grade", "score", "reasons"} or {"error"}.
+};
+
+std::optional<SiteGrade> grade_after_apply(const config::Config& config) {
+  if (!config.nginx) return std::nullopt;
+  tls::ProbeOptions o;
+  o.host = "127.0.0.1";
+  o.port = 443;
+  o.sni = config.nginx->domain;
+  SiteGrade g;
+  auto probe = tls::probe_server(o);
+  if (!probe) {
+    g.text = "tls grade: " + probe.error().message;
+    g.doc = {{"error", probe.error().message}};
+    return g;
+  }
+  auto now = std::chrono::system_clock::now();
+  tls::GradeReport report = tls::grade_server(*probe, now);
+  json full = tls_grade_json(*probe, report, now);
+  g.doc = {{"grade", full["grade"]}, {"score", full["score"]}, {"reasons", full["reasons"]}};
+  g.text = std::string("tls grade: ") + tls::grade_name(report.grade) + " (score " +
+           std::to_string(report.score) + "; `groundctl tls grade 127.0.0.1:443 --sni " +
+           config.nginx->domain + "` for details)";
+  for (const auto& r : report.reasons) g.text += "\n  " + r.id + ": " + r.message;
+  return g;
+}
+
+json audit_summary_json(const audit::Report& report) {
+  return {{"score", report.score}, {"failed", report.failed_ids()}};
+}
+
+std::string audit_summary_text(const audit::Report& report) {
+  std::string failed;
+  for (const auto& id : report.failed_ids()) failed += (failed.empty() ? "" : ", ") + id;
+  return "audit: score " + std::to_string(report.score) + "/100, failed: " +
+         (failed.empty() ? std::string("none") : failed + " (`groundctl audit` for details)");
 }
 
 }  // namespace
@@ -84,8 +145,16 @@ int cmd_apply(const Globals& g, const ProvisionArgs& args) {
   auto report = provision::apply(p->config, p->components, p->options);
   if (!report) return report_failure(g, report.error(), exit_code_for(report.error()));
   const provision::ApplyReport& r = *report;
+  std::optional<audit::Report> audited;
+  std::optional<SiteGrade> graded;
+  if (!r.refused() && p->options.root.empty()) {
+    audited = audit_after_apply(p->config);
+    if (r.failed.empty()) graded = grade_after_apply(p->config);
+  }
   if (g.json) {
     json out = provision::plan_to_json(r.plan);
+    if (audited) out["audit"] = audit_summary_json(*audited);
+    if (graded) out["tls_grade"] = graded->doc;
     out["ok"] = r.ok();
     out["applied"] = r.applied;
     out["log"] = r.log;
@@ -106,6 +175,8 @@ int cmd_apply(const Globals& g, const ProvisionArgs& args) {
     if (r.applied.empty() && r.failed.empty()) std::fputs("no changes\n", stdout);
     for (const auto& line : r.log) std::printf("%s\n", line.c_str());
     if (!r.backup_dir.empty()) std::printf("previous versions saved in %s\n", r.backup_dir.c_str());
+    if (audited) std::printf("%s\n", audit_summary_text(*audited).c_str());
+    if (graded) std::printf("%s\n", graded->text.c_str());
   }
   if (!r.failed.empty()) {
     std::string stayed;

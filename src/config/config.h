@@ -330,6 +330,26 @@ struct Fail2banConfig {
   bool operator==(const Fail2banConfig&) const = default;
 };
 
+// [tls]: certificates from an ACME CA (RFC 8555), issued by `groundctl cert issue` and renewed by
+// the daemon through `groundctl cert renew`.
+struct TlsConfig {
+  std::vector<std::string> domains;  // Non-empty DNS names; domains[0] names the certificate.
+  std::string email;                 // Optional account contact.
+  std::string directory = "https://acme-v02.api.letsencrypt.org/directory";  // https:// or http://
+  std::string key_type = "ec-p256";   // "ec-p256", "rsa-2048" or "rsa-4096": the certificate key.
+  std::string challenge = "webroot";  // "webroot" or "standalone" (HTTP-01 either way).
+  std::string webroot;  // Absolute. Default: [nginx].acme_root, else /var/www/groundctl-acme.
+  std::string standalone_listen = "[::]:80";  // Where the standalone HTTP-01 responder listens.
+  std::string ca_bundle;  // PEM trust for the ACME server's HTTPS; empty: the system store.
+  std::string cert_dir;   // Default: {server.state_dir}/tls/{domains[0]}.
+  // Run before and after a new certificate is installed. Defaults, when [nginx] is set:
+  // ["nginx", "-t", "-q"] and ["nginx", "-s", "reload"]; otherwise empty (nothing is run).
+  std::vector<std::string> validate_command;
+  std::vector<std::string> reload_command;
+  Duration check_interval = std::chrono::hours(12);  // How often the daemon runs `cert renew`.
+  bool operator==(const TlsConfig&) const = default;
+};
+
 struct Config {
   std::string path;  // The file it was loaded from.
   ServerConfig server;
@@ -347,6 +367,7 @@ struct Config {
   std::optional<FirewallConfig> firewall;  // Set when the file has [firewall].
   std::optional<SshConfig> ssh;            // Set when the file has [ssh].
   std::optional<Fail2banConfig> fail2ban;  // Set when the file has [fail2ban].
+  std::optional<TlsConfig> tls;            // Set when the file has [tls].
 
   const ServiceConfig* find_service(std::string_view name) const {
     for (const auto& s : services) {
@@ -355,5 +376,12 @@ struct Config {
     return nullptr;
   }
 };
+
+// The certificate and key files Nginx serves ([nginx] needed): [nginx] certificate and
+// certificate_key when set, else the [tls] cert_dir's fullchain.pem and privkey.pem when [tls] is
+// set, else {state_dir}/tls/{domain}/. One place, so that provisioning, the ACME client, the
+// audit and the monitor never disagree on the path.
+std::string nginx_certificate_path(const Config& config);
+std::string nginx_certificate_key_path(const Config& config);
 
 }  // namespace gc::config

@@ -144,7 +144,8 @@ std::string Diagnostic::to_string() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
 
-LoadOutcome load_config_from_string(std::string_view text, const std::string& path) {
+LoadOutcome load_config_from_string(std::string_view text, const std::string& path,
+                                    const LoadOptions& options) {
   LoadOutcome outcome;
   std::string absolute = detail::absolute_path(path);
   detail::ParsedToml parsed = detail::parse_toml(text, path);
@@ -154,6 +155,7 @@ LoadOutcome load_config_from_string(std::string_view text, const std::string& pa
     return outcome;
   }
   detail::Checker checker(path, detail::directory_of(absolute));
+  checker.set_options(options);
   Config config = detail::build_config(checker, *parsed.root);
   outcome.diagnostics = checker.take_diagnostics();
   if (outcome.diagnostics.empty()) {
@@ -163,7 +165,7 @@ LoadOutcome load_config_from_string(std::string_view text, const std::string& pa
   return outcome;
 }
 
-LoadOutcome load_config(const std::string& path) {
+LoadOutcome load_config(const std::string& path, const LoadOptions& options) {
   std::string text;
   std::string error;
   if (!detail::read_file(path, text, error)) {
@@ -171,11 +173,11 @@ LoadOutcome load_config(const std::string& path) {
     outcome.diagnostics.push_back(Diagnostic{path, 0, 0, "cannot read: " + error});
     return outcome;
   }
-  return load_config_from_string(text, path);
+  return load_config_from_string(text, path, options);
 }
 
-Result<Config> load_config_or_error(const std::string& path) {
-  LoadOutcome outcome = load_config(path);
+Result<Config> load_config_or_error(const std::string& path, const LoadOptions& options) {
+  LoadOutcome outcome = load_config(path, options);
   if (outcome.config) return std::move(*outcome.config);
   std::string message;
   for (const Diagnostic& d : outcome.diagnostics) {

@@ -31,6 +31,14 @@ struct LoadOutcome {
   std::vector<Diagnostic> diagnostics;  // In file order.
 };
 
+// How strictly a load checks what lies outside the file.
+struct LoadOptions {
+  // A [[service]] user that does not exist (yet) is kept in ServiceConfig::user instead of
+  // refused. For plan, apply, cloud-init and audit: apply is what creates the app user on a
+  // fresh server. The daemon, `check` and `start` keep the default, which refuses it.
+  bool allow_missing_users = false;
+};
+
 // Reads and validates the file at `path`. A file that cannot be read yields the single
 // diagnostic "PATH:0:0: cannot read: <reason>". Blocks on file I/O and on user/group lookups
 // (NSS); thread-safe.
@@ -44,16 +52,17 @@ struct LoadOutcome {
 // - Unknown keys and unknown tables are errors, except the sections reserved for later
 //   issues ([nginx], [tls], [firewall], [ssh]), which are accepted and not interpreted.
 // - [[alert]] expressions are stored unparsed: alert::load_config checks them too.
-LoadOutcome load_config(const std::string& path);
+LoadOutcome load_config(const std::string& path, const LoadOptions& options = {});
 
 // As load_config, for TOML `text` said to come from `path` (used in diagnostics and as the base
 // of relative paths; the file itself is never read). Beyond user/group lookups it only reads
 // the working directory, when `path` is relative. Thread-safe.
-LoadOutcome load_config_from_string(std::string_view text, const std::string& path);
+LoadOutcome load_config_from_string(std::string_view text, const std::string& path,
+                                    const LoadOptions& options = {});
 
 // load_config as a Result. Errors: kInvalidConfig, whose message is every diagnostic's
 // to_string() joined by '\n'.
-Result<Config> load_config_or_error(const std::string& path);
+Result<Config> load_config_or_error(const std::string& path, const LoadOptions& options = {});
 
 // The control socket of the config at `path`, found even when the config is otherwise invalid
 // (so that `groundctl status` can reach a daemon whose file now has a typo): runtime_dir +

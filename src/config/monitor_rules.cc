@@ -19,17 +19,6 @@ constexpr std::string_view kTlsKeys[] = {"endpoints", "files", "ca_file"};
 constexpr std::string_view kAlertKeys[] = {"name",    "expr",   "clear",   "for",        "severity",
                                            "summary", "labels", "enabled", "description"};
 
-bool read_bool(TableReader& r, std::string_view key, bool& out) {
-  const Node* b = r.get(key);
-  if (!b) return false;
-  if (b->kind != Node::Kind::kBoolean) {
-    r.type_error(*b, key, "boolean (true or false)");
-    return false;
-  }
-  out = b->boolean;
-  return true;
-}
-
 bool valid_name(std::string_view s) {
   if (s.empty()) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -112,7 +101,7 @@ void read_monitor(Checker& checker, const Node& root, Config& config) {
     r.error(r.get("history")->pos, "history", "must be at most 400d");
   }
   r.read_duration("repeat_interval", m.repeat_interval, false);
-  read_bool(r, "default_rules", m.default_rules);
+  r.read_bool("default_rules", m.default_rules);
   read_probes(checker, r, m);
   if (const Node* logs = sub_table(r, "logs")) {
     TableReader l(checker, *logs, "", "monitor.logs.", "in [monitor.logs]");
@@ -190,7 +179,7 @@ void read_alert(Checker& checker, const Node& item, int index, AlertRuleConfig& 
   }
   r.read_string("summary", a.summary);
   r.read_string("description", a.description);
-  read_bool(r, "enabled", a.enabled);
+  r.read_bool("enabled", a.enabled);
   if (const Node* labels = r.get("labels")) {
     if (labels->kind != Node::Kind::kTable) {
       r.type_error(*labels, "labels", "table of strings, like { team = \"ops\" }");

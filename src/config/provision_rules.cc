@@ -28,17 +28,6 @@ constexpr std::string_view kFail2banKeys[] = {"jails",    "sshd_backend", "sshd_
 constexpr std::string_view kKnownJails[] = {"sshd", "nginx-limit-req", "nginx-botsearch",
                                             "nginx-http-auth"};
 
-bool read_bool(TableReader& r, std::string_view key, bool& out) {
-  const Node* b = r.get(key);
-  if (!b) return false;
-  if (b->kind != Node::Kind::kBoolean) {
-    r.type_error(*b, key, "boolean (true or false)");
-    return false;
-  }
-  out = b->boolean;
-  return true;
-}
-
 // Characters that would end or escape a token in nginx, fail2ban or sshd syntax.
 bool has_unsafe_char(std::string_view s) {
   for (char c : s) {
@@ -49,26 +38,6 @@ bool has_unsafe_char(std::string_view s) {
     }
   }
   return false;
-}
-
-// A DNS host name: dot-separated labels of letters, digits and '-', none starting or ending
-// with '-', 1..63 characters each, 253 in all.
-bool is_host_name(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    std::size_t dot = s.find('.', start);
-    std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      return false;
-    }
-    for (char c : label) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-    }
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  return true;
 }
 
 // nginx limit_req_zone rate: "10r/s" or "10r/m".
@@ -252,7 +221,7 @@ void read_nginx(Checker& checker, const Node& root, Config& config) {
   NginxConfig nginx;
   if (!r.has("domain")) {
     missing(r, "domain", "domain = \"api.example.org\"");
-  } else if (r.read_string("domain", nginx.domain) && !is_host_name(nginx.domain)) {
+  } else if (r.read_string("domain", nginx.domain) && !is_dns_name(nginx.domain)) {
     r.error(r.get("domain")->pos, "domain",
             in_quotes(nginx.domain) + " is not a host name (like \"api.example.org\")");
   }
@@ -330,7 +299,7 @@ void read_firewall(Checker& checker, const Node& root, Config& config) {
       }
     }
   }
-  read_bool(r, "limit_ssh", fw.limit_ssh);
+  r.read_bool("limit_ssh", fw.limit_ssh);
   config.firewall = std::move(fw);
 }
 

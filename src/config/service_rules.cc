@@ -117,13 +117,16 @@ void read_user(TableReader& r, ServiceConfig& service) {
   if (!user_exists(user, lookup_error)) {
     if (!lookup_error.empty()) {
       r.error(v.pos, "user", "cannot look up " + in_quotes(user) + ": " + lookup_error);
-    } else {
+      return;
+    }
+    // Provisioning loads: `groundctl apply` is what creates the user (LoadOptions).
+    if (!r.checker().options().allow_missing_users) {
       r.error(v.pos, "user",
               "no such user " + in_quotes(user) +
                   " (create it, or omit user to run as the "
                   "daemon's user)");
+      return;
     }
-    return;
   }
   service.user = user;
 }

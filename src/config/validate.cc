@@ -19,10 +19,8 @@ namespace gc::config::detail {
 namespace {
 
 constexpr std::string_view kTopLevelKeys[] = {
-    "server", "http", "service", "postgres", "backup", "deploy", "notify", "monitor", "alert",
-    "nginx", "firewall", "ssh", "fail2ban",
-    // Reserved for later issues: accepted, not interpreted.
-    "tls"};
+    "server",  "http",  "service", "postgres", "backup", "deploy",   "notify",
+    "monitor", "alert", "nginx",   "firewall", "ssh",    "fail2ban", "tls"};
 constexpr std::string_view kServerKeys[] = {"name", "state_dir", "log_dir", "runtime_dir",
                                             "admin_group"};
 constexpr std::string_view kHttpKeys[] = {"listen", "token_file"};
@@ -197,6 +195,7 @@ Config build_config(Checker& checker, const Node& root) {
   read_notify_sections(checker, root, config);
   read_monitor_sections(checker, root, config);
   read_provision_sections(checker, root, config);
+  read_tls_section(checker, root, config);
   return config;
 }
 

@@ -24,6 +24,7 @@
 #include "daemon/api.h"
 #include "daemon/audit_scheduler.h"
 #include "daemon/backup_scheduler.h"
+#include "daemon/cert_scheduler.h"
 #include "daemon/handlers.h"
 #include "daemon/metrics.h"
 #include "deploy/deployer.h"
@@ -155,14 +156,23 @@ int run(const std::string& config_path) {
   AuditScheduler audits(exe_len > 0 ? std::string(exe, static_cast<size_t>(exe_len)) : "groundctl",
                         state.config.path, state.config);
   state.audit_status = [&audits] { return audits.status_json(); };
-  AlertEngine alerting(io, [&state, &collectors, &audits] {
+  // Certificate renewal ([tls]), on its own thread.
+  CertScheduler certs(exe_len > 0 ? std::string(exe, static_cast<size_t>(exe_len)) : "groundctl",
+                      state.config.path, state.config);
+  state.cert_status = [&certs, &state]() -> json {
+    if (!state.config.tls) return nullptr;
+    return certs.status_json();
+  };
+  AlertEngine alerting(io, [&state, &collectors, &audits, &certs] {
     monitor::MetricSet set = collect_all(state, collectors);
     audits.add_metrics(set);
+    certs.add_metrics(set);
     return set;
   });
-  std::function<monitor::MetricSet()> scrape = [&state, &collectors, &alerting, &audits] {
+  std::function<monitor::MetricSet()> scrape = [&state, &collectors, &alerting, &audits, &certs] {
     monitor::MetricSet set = collect_all(state, collectors);
     audits.add_metrics(set);
+    certs.add_metrics(set);
     alerting.add_metrics(set);
     return set;
   };
@@ -192,7 +202,8 @@ int run(const std::string& config_path) {
     if (diff.server_changed)
       spdlog::warn("config reload: [server] changed; restart the daemon to apply it");
     bool monitor_changed = state.config.monitor != next.config->monitor ||
-                           state.config.postgres != next.config->postgres;
+                           state.config.postgres != next.config->postgres ||
+                           state.config.tls != next.config->tls;
     state.config = *next.config;
     reloading = true;
     if (diff.backup_changed) backups.configure(state.config);
@@ -202,6 +213,7 @@ int run(const std::string& config_path) {
     }
     alerting.configure(state.config);
     audits.configure(state.config);
+    certs.configure(state.config);
     sup.apply(state.config, diff, [&reloading, reply, diff](Status st) {
       reloading = false;
       json r = st ? ok_response(diff_json(diff)) : error_response(st.error());

@@ -182,6 +182,7 @@ json status_json(const DaemonState& state) {
   if (state.deploy_status) reply["deploy"] = state.deploy_status();
   if (state.http_status) reply["http"] = state.http_status();
   if (state.audit_status) reply["audit"] = state.audit_status();
+  if (state.cert_status) reply["certificate"] = state.cert_status();
   if (state.alerts) {
     json firing = json::array();
     int pending = 0;

@@ -23,6 +23,8 @@ struct DaemonState {
   std::function<nlohmann::json()> deploy_status;  // Null when there is no [deploy].
   std::function<nlohmann::json()> http_status;    // {"listen": bound address, "error": why not}.
   std::function<nlohmann::json()> audit_status;   // {score, failed, time} of the newest audit.
+  // The last certificate renewal check (CertScheduler::status_json()), null before the first.
+  std::function<nlohmann::json()> cert_status;
   // What GET /metrics serves, as JSON, families whose name starts with the prefix.
   std::function<nlohmann::json(const std::string&)> metrics;
   // Active alerts, silences, rule errors and notifiers (AlertEngine::alerts_json()).

@@ -16,6 +16,7 @@
 #include "monitor/http_probe_metrics.h"
 #include "monitor/nginx_metrics.h"
 #include "monitor/pg_metrics.h"
+#include "monitor/tls_child.h"
 #include "monitor/tls_metrics.h"
 #include "supervisor/proc_stats.h"
 
@@ -189,17 +190,34 @@ std::vector<std::unique_ptr<monitor::BackgroundCollector>> start_collectors(
     out.push_back(std::make_unique<monitor::BackgroundCollector>(
         [logs](MetricSet& set) { logs->collect(set); }, interval));
   }
-  if (!m.tls_endpoints.empty() || !m.tls_files.empty()) {
+  // The certificate [tls] manages is watched too, against its name, so that expiry and a
+  // renewal that never lands alert without listing the file twice.
+  std::string managed_cert = config.tls ? config.tls->cert_dir + "/fullchain.pem" : "";
+  if (!m.tls_endpoints.empty() || !m.tls_files.empty() || !managed_cert.empty()) {
     std::vector<monitor::TlsTarget> targets;
     for (const auto& e : m.tls_endpoints) targets.push_back({"", e, "", ""});
-    for (const auto& f : m.tls_files) targets.push_back({f, "", "", ""});
+    for (const auto& f : m.tls_files) {
+      if (f != managed_cert) targets.push_back({f, "", "", ""});
+    }
+    if (!managed_cert.empty()) {
+      targets.push_back({managed_cert, "", "", config.tls->domains.front()});
+    }
     monitor::TlsOptions options;
     options.ca_file = m.tls_ca_file;
+    // Monitoring: OpenSSL is loaded in a child (`groundctl __tls-facts`), never in the daemon,
+    // whose RSS it would otherwise grow by ~4-5 MiB for good (monitor/tls_child.h).
+    char exe[4096] = {};
+    ssize_t exe_len = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    std::string self = exe_len > 0 ? std::string(exe, static_cast<std::size_t>(exe_len)) : "";
     // Certificates change rarely and expiry is a date: every 5 minutes is plenty.
     out.push_back(std::make_unique<monitor::BackgroundCollector>(
-        [targets, options](MetricSet& set) {
+        [targets, options, self](MetricSet& set) {
           std::vector<monitor::CertFacts> facts;
-          for (const auto& t : targets) facts.push_back(monitor::inspect_target(t, options));
+          if (!self.empty()) {
+            facts = monitor::inspect_targets_in_child(self, targets, options);
+          } else {  // No /proc: in-process, as before.
+            for (const auto& t : targets) facts.push_back(monitor::inspect_target(t, options));
+          }
           auto now = std::chrono::system_clock::now().time_since_epoch();
           monitor::add_tls_metrics(
               facts, std::chrono::duration_cast<std::chrono::seconds>(now).count(), set);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "monitor/http_client.h"
 #include "storage/libcurl.h"
 
 namespace gc::monitor {
@@ -10,9 +11,31 @@ namespace {
 
 std::size_t discard_body(char*, std::size_t size, std::size_t n, void*) { return size * n; }
 
+// http:// URLs: our own client, so that probing every interval never maps libcurl.
+ProbeOutcome probe_plain_http(const config::HttpProbeConfig& probe) {
+  ProbeOutcome o;
+  HttpRequest r;
+  r.url = probe.url;
+  r.user_agent = "groundctl-probe";
+  r.timeout = probe.timeout;
+  r.keep_body = 0;  // Read to the end (the latency includes it), kept nowhere.
+  auto start = std::chrono::steady_clock::now();
+  auto res = http_request(r);
+  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!res) {
+    o.error = res.error().message;
+    return o;
+  }
+  o.answered = true;
+  o.status = res->status;
+  if (o.status != probe.expect_status) o.error = "HTTP " + std::to_string(o.status);
+  return o;
+}
+
 }  // namespace
 
 ProbeOutcome probe_once(const config::HttpProbeConfig& probe) {
+  if (is_plain_http_url(probe.url)) return probe_plain_http(probe);
   ProbeOutcome o;
   if (auto st = storage::load_libcurl(); !st) {
     o.error = st.error().message;

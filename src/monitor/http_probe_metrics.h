@@ -21,7 +21,8 @@ struct ProbeOutcome {
   std::string error;   // Why it failed: "connect: ...", "timeout after 5s", "HTTP 503".
 };
 
-// GETs `probe.url` with its timeout, without following redirects. Blocking.
+// GETs `probe.url` with its timeout, without following redirects: http:// with groundctl's own
+// client (monitor/http_client.h), https:// with libcurl. Blocking.
 ProbeOutcome probe_once(const config::HttpProbeConfig& probe);
 
 class HttpProbes {

@@ -3,7 +3,9 @@
 
 #include <cctype>
 #include <charconv>
+#include <chrono>
 
+#include "monitor/http_client.h"
 #include "storage/libcurl.h"
 
 namespace gc::monitor {
@@ -228,6 +230,25 @@ void AccessLogStats::add_to(MetricSet& out) const {
 
 Result<StubStatus> fetch_stub_status(const std::string& url, long timeout_ms) {
   std::string name = "nginx status " + redact_url(url);
+  if (is_plain_http_url(url)) {
+    // Our own client: scraping every interval must not map libcurl. It uses no proxy either.
+    HttpRequest r;
+    r.url = url;
+    r.timeout = std::chrono::milliseconds(timeout_ms);
+    r.keep_body = kMaxStatusBody;
+    auto res = http_request(r);
+    if (!res) return res.error().with_context(name);
+    if (res->status != 200) {
+      return make_error(Errc::kUnavailable, name + ": HTTP " + std::to_string(res->status));
+    }
+    if (res->truncated()) {
+      return make_error(Errc::kCorrupt, name + ": not a stub_status page (over " +
+                                            std::to_string(kMaxStatusBody / 1024) + " KiB)");
+    }
+    auto parsed = parse_stub_status(res->body);
+    if (!parsed) return parsed.error().with_context(name);
+    return parsed;
+  }
   auto loaded = storage::load_libcurl();
   if (!loaded) return loaded.error().with_context(name);
   const auto& api = storage::curl_api();

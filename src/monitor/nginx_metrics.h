@@ -39,9 +39,11 @@ void add_stub_status(const StubStatus& s, MetricSet& out);
 // nginx_up 0 alone: the page could not be fetched or parsed.
 void add_stub_status_down(MetricSet& out);
 
-// GETs `url` (no proxy) and parses the stub_status page. Errors: kUnavailable (refused, non-200
-// status), kTimeout, kCorrupt (not a stub_status page), kInternal (libcurl missing); messages
-// name the URL without its user:password@ part. Blocks up to `timeout_ms`. Thread-safe.
+// GETs `url` (no proxy) and parses the stub_status page: http:// with groundctl's own client
+// (monitor/http_client.h), so scraping never maps libcurl; https:// with libcurl. Errors:
+// kUnavailable (refused, non-200 status), kTimeout, kCorrupt (not a stub_status page),
+// kInternal (libcurl missing, https:// only); messages name the URL without its
+// user:password@ part. Blocks up to `timeout_ms`. Thread-safe.
 Result<StubStatus> fetch_stub_status(const std::string& url, long timeout_ms = 5000);
 
 // The access log format groundctl provisions (`log_format groundctl ...;`). Plain "combined"
@@ -88,7 +90,7 @@ class NginxCollector {
   // Either may be empty, which skips that part. The log is followed from its current end.
   NginxCollector(std::string status_url, std::string access_log);
 
-  // Fetches status_url (libcurl, 5 s timeout, no proxy) into add_stub_status() or, when that
+  // Fetches status_url (fetch_stub_status, 5 s timeout) into add_stub_status() or, when that
   // fails, add_stub_status_down(); reads what the access log gained into the stats and adds
   // them. Failures are recorded in last_error(), never thrown or returned: a scrape reports what
   // it can. Blocks; call it from a worker thread. Not thread-safe.

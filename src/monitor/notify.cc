@@ -18,6 +18,7 @@
 #include "base/child_process.h"
 #include "base/unique_fd.h"
 #include "base/utc_time.h"
+#include "monitor/http_client.h"
 #include "storage/libcurl.h"
 
 namespace gc::monitor {
@@ -153,8 +154,44 @@ std::string excerpt(std::string_view body) {
   return out;
 }
 
+// The judgement of an answer, whichever client got it.
+Status check_answer(const config::NotifyConfig& t, const std::string& what, long status,
+                    const std::string& answer) {
+  if (status < 200 || status > 299) {
+    std::string message = quoted_name(t) + ": " + what + " answered HTTP " + std::to_string(status);
+    // Alertmanager says what it did not like about the alerts. Other servers' pages may quote
+    // the request path, which for a webhook holds the token.
+    if (t.type == config::NotifyType::kAlertmanager && !excerpt(answer).empty()) {
+      message += ": " + excerpt(answer);
+    }
+    return make_error(Errc::kUnavailable, message);
+  }
+  return ok();
+}
+
+// http:// targets (a local relay, Alertmanager on the LAN): our own client, so that a
+// notification does not leave libcurl and its TLS stacks mapped in the daemon for good.
+Status post_json_plain(const config::NotifyConfig& t, const std::string& url,
+                       const std::string& what, const std::string& payload) {
+  HttpRequest r;
+  r.method = "POST";
+  r.url = url;
+  r.headers = {{"Content-Type", "application/json"}};
+  r.body = payload;
+  r.timeout = t.timeout;
+  r.keep_body = 512;
+  auto res = http_request(r);
+  if (!res) {
+    // The client's messages name host:port only, never the path (where a token would be).
+    return make_error(res.error().code == Errc::kTimeout ? Errc::kTimeout : Errc::kUnavailable,
+                      quoted_name(t) + ": " + what + ": " + res.error().message);
+  }
+  return check_answer(t, what, res->status, res->body);
+}
+
 Status post_json(const config::NotifyConfig& t, const std::string& url, const std::string& what,
                  const std::string& payload) {
+  if (is_plain_http_url(url)) return post_json_plain(t, url, what, payload);
   GC_TRY(storage::load_libcurl());
   const auto& api = storage::curl_api();
   storage::CurlPtr curl(api.easy_init());
@@ -181,16 +218,7 @@ Status post_json(const config::NotifyConfig& t, const std::string& url, const st
   }
   long status = 0;
   api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status > 299) {
-    std::string message = quoted_name(t) + ": " + what + " answered HTTP " + std::to_string(status);
-    // Alertmanager says what it did not like about the alerts. Other servers' pages may quote
-    // the request path, which for a webhook holds the token.
-    if (t.type == config::NotifyType::kAlertmanager && !excerpt(answer).empty()) {
-      message += ": " + excerpt(answer);
-    }
-    return make_error(Errc::kUnavailable, message);
-  }
-  return ok();
+  return check_answer(t, what, status, answer);
 }
 
 // A password that is wiped from memory when it goes out of scope.

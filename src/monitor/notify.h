@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // monitor/notify.h: alerts and their delivery to [[notify]] targets: one payload per target type
-// (pure functions), and blocking delivery with retries over libcurl (webhook, Slack, email,
-// Alertmanager) or to a command. A URL may hold a token and a password file holds a secret: no
-// error or log line here ever contains either.
+// (pure functions), and blocking delivery with retries over HTTP (webhook, Slack, Alertmanager:
+// http:// URLs with groundctl's own client, monitor/http_client.h; https:// with libcurl, which
+// then stays mapped in the process), SMTP (libcurl) or to a command. A URL may hold a token and a
+// password file holds a secret: no error or log line here ever contains either.
 #pragma once
 
 #include <chrono>

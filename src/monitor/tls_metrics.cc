@@ -18,13 +18,14 @@
 #include <utility>
 
 #include "base/unique_fd.h"
-#include "monitor/detail/ssl_api.h"
+#include "tls/ssl_api.h"
+#include "tls/x509_fields.h"
 
 namespace gc::monitor {
 namespace {
 
-using detail::SslApi;
-using detail::X509Ptr;
+using tls::SslApi;
+using tls::X509Ptr;
 using Clock = std::chrono::steady_clock;
 
 // A fullchain.pem is a few KiB; the cap keeps a mistyped path (a log file, /dev/zero behind a
@@ -80,41 +81,6 @@ class SigpipeGuard {
   bool was_pending_ = false;
 };
 
-// ASN1_TIME is UTCTime or GeneralizedTime, always UTC here (RFC 5280 section 4.1.2.5).
-int64_t unix_seconds(const SslApi& a, const ASN1_TIME* t) {
-  std::tm tm{};
-  if (t == nullptr || a.asn1_time_to_tm(t, &tm) != 1) return 0;
-  using namespace std::chrono;
-  sys_days date = year{tm.tm_year + 1900} / month{static_cast<unsigned>(tm.tm_mon + 1)} /
-                  day{static_cast<unsigned>(tm.tm_mday)};
-  return date.time_since_epoch() / seconds(1) + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-}
-
-std::string common_name(const SslApi& a, X509_NAME* name) {
-  // RFC 5280's upper bound for a CN is 64 characters; the rest of the buffer is slack.
-  char buf[256];
-  int n = name ? a.x509_name_get_text_by_nid(name, NID_commonName, buf, sizeof buf) : -1;
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-}
-
-std::vector<std::string> dns_names(const SslApi& a, X509* leaf) {
-  std::vector<std::string> out;
-  detail::GeneralNamesPtr names(
-      static_cast<GENERAL_NAMES*>(a.x509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)),
-      a.general_names_free);
-  if (!names) return out;
-  // GENERAL_NAMES is a STACK_OF(GENERAL_NAME), whose typed accessors are header-only macros.
-  const auto* stack = reinterpret_cast<const OPENSSL_STACK*>(names.get());
-  for (int i = 0; i < a.sk_num(stack); ++i) {
-    const auto* gn = static_cast<const GENERAL_NAME*>(a.sk_value(stack, i));
-    if (gn == nullptr || gn->type != GEN_DNS) continue;
-    const ASN1_STRING* s = gn->d.dNSName;
-    out.emplace_back(reinterpret_cast<const char*>(a.asn1_string_get0_data(s)),
-                     static_cast<size_t>(a.asn1_string_length(s)));
-  }
-  return out;
-}
-
 bool is_ip_literal(const std::string& name) {
   unsigned char buf[sizeof(in6_addr)];
   return ::inet_pton(AF_INET, name.c_str(), buf) == 1 ||
@@ -134,9 +100,9 @@ bool name_matches(const SslApi& a, X509* leaf, const std::string& name) {
 // TLS server purpose. The host name is checked apart (name_matches above).
 void verify_chain(const SslApi& a, const std::vector<X509Ptr>& certs, const std::string& ca_file,
                   CertFacts& f) {
-  detail::StorePtr store(a.store_new(), a.store_free);
-  detail::StackPtr untrusted(a.sk_new_null(), a.sk_free);
-  detail::StoreCtxPtr ctx(a.store_ctx_new(), a.store_ctx_free);
+  tls::StorePtr store(a.store_new(), a.store_free);
+  tls::StackPtr untrusted(a.sk_new_null(), a.sk_free);
+  tls::StoreCtxPtr ctx(a.store_ctx_new(), a.store_ctx_free);
   if (!store || !untrusted || !ctx) {
     f.verify_error = "out of memory";
     a.err_clear_error();
@@ -171,15 +137,15 @@ void describe(const SslApi& a, const std::vector<X509Ptr>& certs, const TlsOptio
               CertFacts& f) {
   X509* leaf = certs[0].get();
   f.ok = true;
-  f.subject_cn = common_name(a, a.x509_get_subject_name(leaf));
-  f.issuer_cn = common_name(a, a.x509_get_issuer_name(leaf));
-  f.dns_names = dns_names(a, leaf);
-  f.not_before = unix_seconds(a, a.x509_get0_not_before(leaf));
-  f.not_after = unix_seconds(a, a.x509_get0_not_after(leaf));
+  f.subject_cn = tls::x509_name_entry(a, a.x509_get_subject_name(leaf), NID_commonName);
+  f.issuer_cn = tls::x509_name_entry(a, a.x509_get_issuer_name(leaf), NID_commonName);
+  f.dns_names = tls::x509_dns_names(a, leaf);
+  f.not_before = tls::x509_unix_seconds(a, a.x509_get0_not_before(leaf));
+  f.not_after = tls::x509_unix_seconds(a, a.x509_get0_not_after(leaf));
   f.chain_not_after = f.not_after;
   for (const X509Ptr& c : certs) {
     f.chain_not_after =
-        std::min(f.chain_not_after, unix_seconds(a, a.x509_get0_not_after(c.get())));
+        std::min(f.chain_not_after, tls::x509_unix_seconds(a, a.x509_get0_not_after(c.get())));
   }
   verify_chain(a, certs, o.ca_file, f);
 }
@@ -210,7 +176,7 @@ Result<std::string> read_pem_file(const std::string& path) {
 Result<std::vector<X509Ptr>> parse_pem(const SslApi& a, const std::string& text,
                                        const std::string& path) {
   std::vector<X509Ptr> certs;
-  detail::BioPtr bio(a.bio_new_mem_buf(text.data(), static_cast<int>(text.size())), a.bio_free);
+  tls::BioPtr bio(a.bio_new_mem_buf(text.data(), static_cast<int>(text.size())), a.bio_free);
   if (!bio) return make_error(Errc::kInternal, path + ": out of memory");
   // PEM_read_bio_X509 skips blocks of other types (a private key in a combined file) and fails
   // at the end of the input, leaving "no start line" on the error queue.
@@ -319,11 +285,11 @@ Result<UniqueFd> connect_tcp(const HostPort& hp, Clock::time_point deadline,
 Result<std::vector<X509Ptr>> handshake(const SslApi& a, int fd, const std::string& sni,
                                        Clock::time_point deadline,
                                        std::chrono::milliseconds budget) {
-  detail::SslCtxPtr ctx(a.ssl_ctx_new(a.tls_client_method()), a.ssl_ctx_free);
+  tls::SslCtxPtr ctx(a.ssl_ctx_new(a.tls_client_method()), a.ssl_ctx_free);
   if (!ctx) return make_error(Errc::kInternal, "tls context: " + take_ssl_error(a));
   // Verification is ours, after the handshake (verify_chain): with SSL_VERIFY_NONE, the default,
   // a bad chain still completes the handshake, so its certificates can be reported.
-  detail::SslPtr ssl(a.ssl_new(ctx.get()), a.ssl_free);
+  tls::SslPtr ssl(a.ssl_new(ctx.get()), a.ssl_free);
   if (!ssl || a.ssl_set_fd(ssl.get(), fd) != 1) {
     return make_error(Errc::kInternal, "tls session: " + take_ssl_error(a));
   }
@@ -376,7 +342,7 @@ CertFacts inspect_cert_file(const std::string& path, const std::string& expected
                             const TlsOptions& o) {
   CertFacts f;
   f.source = "file:" + path;
-  auto api = detail::ssl_api();
+  auto api = tls::ssl_api();
   if (!api) {
     f.error = api.error().message;
     return f;
@@ -405,7 +371,7 @@ CertFacts inspect_endpoint(const std::string& host_port, const std::string& sni,
     f.error = host_port + ": " + e.message;
     return f;
   };
-  auto api = detail::ssl_api();
+  auto api = tls::ssl_api();
   if (!api) return fail(api.error());
   const SslApi& a = **api;
   auto hp = split_host_port(host_port);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "provision/apply.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,8 +68,8 @@ struct Placeholder {
 std::optional<Placeholder> placeholder_needed(const config::Config& config,
                                               const std::string& root) {
   if (!config.nginx) return std::nullopt;
-  Placeholder p{config.nginx->domain, nginx_certificate_path(config),
-                nginx_certificate_key_path(config)};
+  Placeholder p{config.nginx->domain, config::nginx_certificate_path(config),
+                config::nginx_certificate_key_path(config)};
   if (exists(root + p.cert) && exists(root + p.key)) return std::nullopt;
   return p;
 }
@@ -129,6 +131,34 @@ Result<Gathered> gather(const config::Config& config, const std::vector<Componen
 std::string state_dir(const config::Config& config, const ApplyOptions& options) {
   return options.root + config.server.state_dir;
 }
+
+// One apply at a time: an flock on {state_dir}/provision.lock, released by the kernel when the
+// holder exits however it exits. The holder's pid is written inside for the refusal message.
+class ApplyLock {
+ public:
+  static Result<ApplyLock> acquire(const std::string& dir) {
+    GC_TRY(make_directories(dir, 0700));
+    std::string path = dir + "/provision.lock";
+    GC_ASSIGN_OR_RETURN(UniqueFd fd, open_fd(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) return sys_error("flock", path, errno);
+      std::string pid = read_file(path).value_or("");
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      return make_error(Errc::kConflict, "another groundctl apply is running (pid " +
+                                             (pid.empty() ? std::string("unknown") : pid) +
+                                             "); wait for it to finish (it holds " + path + ")");
+    }
+    // An older file may have another mode: the lock file is ours alone.
+    if (::fchmod(fd.get(), 0600) != 0) return sys_error("chmod", path, errno);
+    if (::ftruncate(fd.get(), 0) != 0) return sys_error("truncate", path, errno);
+    GC_TRY(write_all(fd.get(), std::to_string(::getpid()) + "\n"));
+    return ApplyLock(std::move(fd));
+  }
+
+ private:
+  explicit ApplyLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;  // Holds the flock; closing it releases the lock.
+};
 
 // Backups of one apply: DIR/files/<path> (0600) and DIR/manifest.json with, per path, the
 // previous mode, owner and group, or "absent".
@@ -359,6 +389,8 @@ Result<Plan> make_plan(const config::Config& config, const std::vector<Component
 
 Result<ApplyReport> apply(const config::Config& config, const std::vector<Component>& components,
                           const ApplyOptions& options) {
+  // Taken before the target is read: the plan this apply follows must not be stale.
+  GC_ASSIGN_OR_RETURN(ApplyLock lock, ApplyLock::acquire(state_dir(config, options)));
   std::string started = format_utc(std::chrono::system_clock::now());
   GC_ASSIGN_OR_RETURN(Gathered g, gather(config, components, options));
   ApplyReport report;

@@ -48,8 +48,11 @@ struct ApplyReport {
 // owner, runs lifecycle.validate (failure: the component's previous files are restored exactly
 // and apply stops, leaving earlier components applied), then lifecycle.reload (files changed)
 // and the needed steps_after. Every apply that gets past the guards is recorded in the state
-// store. Errors (as opposed to a failed component in the report): I/O errors reading the
-// target before anything was written. Blocks; not thread-safe (one apply at a time).
+// store. The whole apply holds an exclusive lock, {root}{state_dir}/provision.lock (flock, 0600,
+// the holder's pid inside). Errors (as opposed to a failed component in the report): kConflict
+// "another groundctl apply is running (pid N)..." when another process (or another call in
+// this one) holds the lock, at once and without waiting; I/O errors reading the target before
+// anything was written. Blocks.
 Result<ApplyReport> apply(const config::Config& config, const std::vector<Component>& components,
                           const ApplyOptions& options);
 

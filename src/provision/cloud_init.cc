@@ -397,6 +397,7 @@ std::vector<std::string> cloud_init_packages(const config::Config& c,
   if (c.firewall) p.push_back("ufw");
   if (c.fail2ban) {
     p.push_back("fail2ban");
+    p.push_back("nftables");  // banaction = nftables-multiport runs nft.
     // backend = systemd reads the journal through python3-systemd, only a Recommends of fail2ban.
     if (c.fail2ban->sshd_backend == "systemd") p.push_back("python3-systemd");
   }

@@ -28,12 +28,12 @@ Component render_fail2ban(const config::Config& config, const Target& target) {
   text += "bantime = " + seconds(f.bantime) + "\n";
   text += "findtime = " + seconds(f.findtime) + "\n";
   text += "maxretry = " + std::to_string(f.maxretry) + "\n";
-  // With ufw managing the firewall, bans go through ufw too (`ufw status` lists them) instead of
-  // a second set of iptables chains that a `ufw reload` would reorder.
-  std::string banaction = config.firewall ? "ufw" : "iptables-multiport";
-  text += "banaction = " + banaction + "\n";
-  text +=
-      "banaction_allports = " + std::string(config.firewall ? "ufw" : "iptables-allports") + "\n";
+  // Bans live in fail2ban's own nftables table (inet f2b-table, an input chain at priority -1,
+  // ahead of ufw's iptables-nft chains), never in a file groundctl manages: banaction = ufw
+  // would insert them into /etc/ufw/user.rules, where `plan` shows them as drift and `apply`
+  // drops them. `ufw reload` leaves that table alone. Needs the nft command (nftables).
+  text += "banaction = nftables-multiport\n";
+  text += "banaction_allports = nftables-allports\n";
   // Every jail this file does not enable stays as Debian left it, except Debian's own [sshd]
   // which is replaced below (or turned off when the sshd jail is not configured).
   text += "\n[sshd]\n";
@@ -73,11 +73,14 @@ Component render_fail2ban(const config::Config& config, const Target& target) {
   c.name = "fail2ban";
   c.files.push_back({.path = f.jail_file, .content = std::move(text), .mode = 0644});
   if (target.root.empty()) c.lifecycle.validate = {"fail2ban-client", "-t"};
-  // reload-or-restart also starts a fail2ban that is not running (just installed, or stopped).
+  // A restart of the jails, not a plain reload: fail2ban 1.0.2's reload leaves a jail whose
+  // banaction changed with no action at all (`fail2ban-client get sshd actions`: "No actions"),
+  // so it bans on paper only. Restarted jails restore their bans from fail2ban's database.
+  // systemctl restart also starts a fail2ban that is not running (just installed, or stopped).
   if (target.systemd) {
-    c.lifecycle.reload = {"systemctl", "reload-or-restart", "fail2ban"};
+    c.lifecycle.reload = {"systemctl", "restart", "fail2ban"};
   } else {
-    c.lifecycle.reload = {"fail2ban-client", "reload"};
+    c.lifecycle.reload = {"fail2ban-client", "reload", "--restart"};
   }
   return c;
 }

@@ -119,8 +119,8 @@ std::string https_server(const config::Config& config) {
       "    server_tokens off;\n"
       "    access_log " +
       n.access_log + " groundctl;\n\n";
-  out += "    ssl_certificate " + nginx_certificate_path(config) + ";\n";
-  out += "    ssl_certificate_key " + nginx_certificate_key_path(config) + ";\n";
+  out += "    ssl_certificate " + config::nginx_certificate_path(config) + ";\n";
+  out += "    ssl_certificate_key " + config::nginx_certificate_key_path(config) + ";\n";
   out += "    ssl_protocols TLSv1.2 TLSv1.3;\n";
   out += "    ssl_ecdh_curve X25519:prime256v1:secp384r1;\n";
   out += "    ssl_ciphers " + std::string(kCiphers) + ";\n";
@@ -157,18 +157,6 @@ std::string https_server(const config::Config& config) {
 }
 
 }  // namespace
-
-std::string nginx_certificate_path(const config::Config& config) {
-  const config::NginxConfig& n = *config.nginx;
-  if (!n.certificate.empty()) return n.certificate;
-  return config.server.state_dir + "/tls/" + n.domain + "/fullchain.pem";
-}
-
-std::string nginx_certificate_key_path(const config::Config& config) {
-  const config::NginxConfig& n = *config.nginx;
-  if (!n.certificate_key.empty()) return n.certificate_key;
-  return config.server.state_dir + "/tls/" + n.domain + "/privkey.pem";
-}
 
 Component render_nginx(const config::Config& config, const Target& target) {
   const config::NginxConfig& n = *config.nginx;

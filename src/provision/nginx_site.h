@@ -18,12 +18,6 @@ inline constexpr std::string_view kNginxLogFormat =
     R"("$http_referer" "$http_user_agent" rt=$request_time uct="$upstream_connect_time" )"
     R"(urt="$upstream_response_time"')";
 
-// The certificate and key the site serves: nginx.certificate/certificate_key when set, else
-// {server.state_dir}/tls/{domain}/fullchain.pem and privkey.pem (where groundctl's ACME client
-// writes). Requires config.nginx.
-std::string nginx_certificate_path(const config::Config& config);
-std::string nginx_certificate_key_path(const config::Config& config);
-
 // The "nginx" component: one file at nginx.site_file (a conf.d file, included inside http{})
 // holding the log format, the limit_req zones, the upstream, an :80 server (ACME challenge from
 // acme_root, stub_status at /nginx_status for loopback only, 308 to https for everything else)

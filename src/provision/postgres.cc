@@ -3,7 +3,9 @@
 // database steps). Pure: the steps are argv + SQL text that apply runs later.
 #include "provision/postgres.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "base/check.h"
 
@@ -21,7 +23,7 @@ std::string conf_text(const config::PostgresConfig& pg) {
   auto slow_ms = std::chrono::duration_cast<std::chrono::milliseconds>(m.slow_query).count();
   std::string out = kHeader;
   // Only the loopback interfaces: the app and PgBouncer are on this machine, and the firewall is
-  // a second line, not the only one. Needs a restart to change (apply only reloads).
+  // a second line, not the only one. Needs a restart to change (restart_step).
   out += "listen_addresses = 'localhost'\n";
   // New and changed passwords are stored as SCRAM verifiers, which pg_hba requires below.
   out += "password_encryption = 'scram-sha-256'\n";
@@ -81,6 +83,34 @@ std::vector<std::string> check_argv(const config::PostgresConfig& pg, const std:
                  ") THEN RAISE EXCEPTION 'not satisfied'; END IF; END $gc$");
   return argv;
 }
+
+// PostgreSQL 15's settings of context "postmaster" (SELECT name FROM pg_settings WHERE context
+// = 'postmaster') that a groundctl.conf may plausibly set: a reload leaves the running value.
+constexpr std::string_view kRestartOnly[] = {"listen_addresses",
+                                             "port",
+                                             "max_connections",
+                                             "shared_buffers",
+                                             "huge_pages",
+                                             "max_wal_senders",
+                                             "max_worker_processes",
+                                             "max_prepared_transactions",
+                                             "max_locks_per_transaction",
+                                             "shared_preload_libraries",
+                                             "unix_socket_directories",
+                                             "unix_socket_permissions",
+                                             "wal_level",
+                                             "wal_buffers",
+                                             "ssl_library",
+                                             "track_commit_timestamp"};
+
+// pg_ctl restart as the OS user postgres on the running server's data directory: $@ is psql.
+// -w waits until the server accepts connections again.
+constexpr const char* kPgCtlRestart =
+    "set -e\n"
+    "data=$(\"$@\" -A -t -c 'SHOW data_directory')\n"
+    "version=$(\"$@\" -A -t -c 'SHOW server_version_num')\n"
+    "exec \"/usr/lib/postgresql/$((version / 10000))/bin/pg_ctl\" restart -D \"$data\" -m fast -w "
+    "-t 300\n";
 
 Step psql_step(const config::PostgresConfig& pg, std::string summary, const std::string& db,
                std::string sql, const std::string& condition) {
@@ -196,6 +226,60 @@ std::vector<std::string> psql_argv(const config::PostgresConfig& pg, const std::
           db};
 }
 
+std::vector<std::pair<std::string, std::string>> restart_settings(std::string_view conf_text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!conf_text.empty()) {
+    std::size_t nl = conf_text.find('\n');
+    std::string_view line = conf_text.substr(0, nl);
+    conf_text = nl == std::string_view::npos ? std::string_view() : conf_text.substr(nl + 1);
+    std::size_t eq = line.find('=');
+    if (line.empty() || line.front() == '#' || eq == std::string_view::npos) continue;
+    auto trim = [](std::string_view v) {
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
+    };
+    std::string_view name = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    if (std::find(std::begin(kRestartOnly), std::end(kRestartOnly), name) == std::end(kRestartOnly))
+      continue;
+    // The renderer writes simple values: a quoted string has no quote inside.
+    if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+      value = value.substr(1, value.size() - 2);
+    }
+    out.emplace_back(std::string(name), std::string(value));
+  }
+  return out;
+}
+
+std::optional<Step> restart_step(const config::PostgresConfig& pg, std::string_view conf_text,
+                                 const Target& target) {
+  auto settings = restart_settings(conf_text);
+  if (settings.empty()) return std::nullopt;
+  std::string names, condition = "true";
+  for (const auto& [name, value] : settings) {
+    names += (names.empty() ? "" : ", ") + name;
+    // SHOW's spelling: values must be rendered the way the server prints them back.
+    condition += " AND (current_setting(" + quote_literal(name) + ") = " + quote_literal(value) +
+                 " OR (SELECT source FROM pg_settings WHERE name = " + quote_literal(name) +
+                 ") = 'command line')";
+  }
+  Step s;
+  s.summary = "restart postgresql: " + names + " changed";
+  const std::vector<std::string> as_postgres = {kRunuser, "-u", "postgres", "--"};
+  if (target.systemd) {
+    // Debian's postgresql.service restarts every cluster (postgresql@VERSION-NAME).
+    s.argv = {"systemctl", "restart", "postgresql"};
+  } else {
+    s.argv = as_postgres;
+    s.argv.insert(s.argv.end(), {"/bin/sh", "-c", kPgCtlRestart, "groundctl-restart-postgres"});
+    for (std::string& a : psql_argv(pg, "postgres")) s.argv.push_back(std::move(a));
+  }
+  s.check = as_postgres;
+  for (std::string& a : check_argv(pg, "postgres", condition)) s.check.push_back(std::move(a));
+  s.run_as = "";  // systemctl needs root; runuser drops to postgres for psql and pg_ctl.
+  return s;
+}
+
 Step password_step(const config::PostgresConfig& pg) {
   GC_CHECK(pg.manage && !pg.manage->app_password_file.empty());
   const config::PostgresManageConfig& m = *pg.manage;
@@ -244,7 +328,7 @@ Step password_step(const config::PostgresConfig& pg) {
   return s;
 }
 
-Component render_postgres(const config::Config& config, const Target& /*target*/) {
+Component render_postgres(const config::Config& config, const Target& target) {
   GC_CHECK(config.postgres && config.postgres->manage);
   const config::PostgresConfig& pg = *config.postgres;
   const config::PostgresManageConfig& m = *pg.manage;
@@ -259,6 +343,10 @@ Component render_postgres(const config::Config& config, const Target& /*target*/
   c.lifecycle.reload = psql_argv(pg, "postgres");
   c.lifecycle.reload.insert(c.lifecycle.reload.end(), {"-c", "SELECT pg_reload_conf()"});
   c.lifecycle.run_as = "postgres";
+  // First, right after the reload: the roles and databases below then see the final server.
+  if (auto restart = restart_step(pg, c.files[0].content, target)) {
+    c.steps_after.push_back(std::move(*restart));
+  }
   c.steps_after.push_back(app_role_step(pg));
   for (const std::string& db : pg.databases) c.steps_after.push_back(database_step(pg, db));
   for (const std::string& db : pg.databases) c.steps_after.push_back(privileges_step(pg, db));

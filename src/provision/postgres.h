@@ -4,8 +4,10 @@
 // pg_hba.conf (local only), and the roles and databases of a least-privilege app.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -25,10 +27,11 @@ namespace gc::provision {
 // server to parse the new files from disk (pg_file_settings and pg_hba_file_rules) and exits
 // non-zero when either reports an error, naming file, line and error; a postmaster-only setting
 // that merely needs a restart is not an error. reload is SELECT pg_reload_conf(), with or without
-// systemd. A changed listen_addresses still needs a restart, which apply never does by itself.
+// systemd; the settings a reload cannot change come with the restart step below.
 //
 // steps_after, in order, each with a check so a satisfied step is skipped (checks and steps
 // carry identifiers only, never a secret, on argv; SQL goes through stdin_text):
+//   - restart_step (below) for the restart-only settings of groundctl.conf (listen_addresses);
 //   - the app role: LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS, created
 //     or corrected;
 //   - per database: created owned by the app role, or given to it when another role owns it;
@@ -49,6 +52,21 @@ Component render_postgres(const config::Config& config, const Target& target);
 //     scram over the Unix socket): exit 0 when the password already works.
 // Exposed for tests; render_postgres includes it when app_password_file is set.
 Step password_step(const config::PostgresConfig& pg);
+
+// The settings of a rendered groundctl.conf (`conf_text`, lines `name = value`) that PostgreSQL
+// reads only when it starts (context "postmaster": listen_addresses, port, shared_buffers,
+// max_connections...), as {name, value} in file order, the value unquoted. Pure.
+std::vector<std::pair<std::string, std::string>> restart_settings(std::string_view conf_text);
+
+// The step "restart postgresql: listen_addresses changed" (every restart_settings name), or
+// nullopt when `conf_text` has none. Its check (psql as postgres through runuser) passes when
+// the running server already has each value, or got that setting on its command line, which a
+// restart would not change either: so a restart is planned exactly when it changes something,
+// and apply runs it after the reload. The step runs as root: `systemctl restart postgresql`
+// with systemd, else pg_ctl restart (as postgres) on the server's data_directory, which replays
+// the server's own command line (postmaster.opts). Exposed for tests. Pure.
+std::optional<Step> restart_step(const config::PostgresConfig& pg, std::string_view conf_text,
+                                 const Target& target);
 
 // The psql invocation apply uses: /usr/bin/psql without psqlrc, quiet, stopping at the first
 // error, connecting to `db` on [postgres].host/port as the superuser "postgres" (peer).

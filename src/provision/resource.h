@@ -27,10 +27,15 @@ struct ManagedFile {
 // package. Decided by the planner from the facts, so that a satisfied step is not listed.
 struct Step {
   std::string summary;            // Shown by plan: "create user orbital", never a secret.
-  std::vector<std::string> argv;  // Run as root without a shell.
+  std::vector<std::string> argv;  // Run as run_as without a shell.
   std::string stdin_text;         // Fed to the command (SQL, a password): never shown or logged.
-  // Run first (also by plan): exit 0 means the step is already satisfied and is skipped. Empty:
-  // the step runs when its component's files change. Same rules as argv.
+  // Decides whether the step runs. make_plan and apply run every check of every component up
+  // front, before apply changes anything (so a check sees the target as it was, not as earlier
+  // steps or components left it), as run_as and without a shell; with --root no check runs.
+  // Exit 0: already satisfied, the step is skipped even when its component's files change.
+  // Non-zero: the step runs. A check that cannot be started (missing program or run_as user)
+  // fails the whole plan. It is not run again after the step. Empty: the step runs exactly when
+  // a file of its component changes.
   std::vector<std::string> check;
   std::string run_as;  // Empty: root. "postgres": the OS user (peer authentication for psql).
   bool operator==(const Step&) const = default;

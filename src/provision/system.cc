@@ -69,6 +69,7 @@ std::vector<std::string> required_packages(const config::Config& config) {
   if (config.firewall) p.push_back("ufw");
   if (config.fail2ban) {
     p.push_back("fail2ban");
+    p.push_back("nftables");  // banaction = nftables-multiport runs nft.
     // backend = systemd reads the journal through these bindings.
     if (has(config.fail2ban->jails, "sshd") && config.fail2ban->sshd_backend == "systemd") {
       p.push_back("python3-systemd");

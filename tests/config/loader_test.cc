@@ -185,16 +185,6 @@ TEST(ConfigLoader, ReportsUnknownTopLevelTable) {
   EXPECT_TRUE(HasOneError("[[services]]\nname = \"x\"\n", 1, 3, "did you mean \"service\"?"));
 }
 
-TEST(ConfigLoader, AcceptsReservedSectionsWithoutInterpretingThem) {
-  LoadOutcome outcome = load(R"([monitor]
-[[alert]]
-name = "a"
-[tls]
-whatever = { nested = true }
-)");
-  EXPECT_TRUE(outcome.config) << dump(outcome);
-}
-
 TEST(ConfigLoader, KeepsEachDiagnosticOnOneLine) {
   EXPECT_TRUE(HasOneError("\"a\\nb\" = 1\n", 1, 1, "unknown key \"a\\x0ab\" at the top level"));
 }
@@ -238,6 +228,19 @@ TEST(ConfigLoader, ReportsUserThatDoesNotExist) {
   EXPECT_TRUE(HasOneError(std::string(kWeb) + "user = \"no-such-user-gc\"\n", 4, 8,
                           "user: no such user \"no-such-user-gc\""));
   EXPECT_TRUE(load(std::string(kWeb) + "user = \"" + current_user() + "\"\n").config);
+}
+
+TEST(ConfigLoader, ProvisioningLoadAcceptsAServiceUserApplyWillCreate) {
+  std::string text = std::string(kWeb) + "user = \"no-such-user-gc\"\n";
+  // The default (daemon, check, start) still refuses it with the same message.
+  EXPECT_TRUE(HasOneError(text, 4, 8, "user: no such user \"no-such-user-gc\""));
+  LoadOutcome outcome = load_config_from_string(text, kPath, {.allow_missing_users = true});
+  ASSERT_TRUE(outcome.config) << outcome.diagnostics.front().to_string();
+  EXPECT_EQ(outcome.config->services.at(0).user, "no-such-user-gc");
+  // Only a missing user is allowed: the other rules still apply.
+  outcome = load_config_from_string(std::string(kWeb) + "user = \"\"\n", kPath,
+                                    {.allow_missing_users = true});
+  EXPECT_FALSE(outcome.config);
 }
 
 TEST(ConfigLoader, ReportsUnparsableListenAddress) {

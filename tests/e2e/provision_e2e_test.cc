@@ -120,6 +120,33 @@ TEST(ProvisionE2e, PlanApplyPlanUnderARoot) {
   EXPECT_NE(diff.out.find("-MaxAuthTries 3"), std::string::npos) << diff.out;
 }
 
+TEST(ProvisionE2e, PlanAcceptsAServiceUserThatApplyCreates) {
+  auto dir = TempDir::create("provision-e2e-");
+  ASSERT_TRUE(dir);
+  std::string root = dir->file("root");
+  make_root(root, kKey);
+  std::string config = write_config(*dir);
+  auto text = read_file(config);
+  ASSERT_TRUE(text);
+  std::string with_user = *text;
+  with_user.replace(with_user.find("listen = "), 0, "user = \"gc-app-not-yet\"\n");
+  ASSERT_TRUE(write_file_atomic(config, with_user));
+
+  // On a fresh server the app user comes from apply's own step: plan, apply and audit load.
+  CliResult plan = groundctl(*dir, config, {"plan", "--root", root});
+  EXPECT_EQ(plan.exit_code, 1) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("create user gc-app-not-yet"), std::string::npos) << plan.out;
+  CliResult apply = groundctl(*dir, config, {"apply", "--root", root});
+  EXPECT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  CliResult audit = groundctl(*dir, config, {"audit", "--root", root, "--json"});
+  EXPECT_TRUE(audit.parsed().is_object()) << audit.out << audit.err;
+  // What runs the service does not: it cannot start as a user that does not exist.
+  CliResult check = groundctl(*dir, config, {"check"});
+  EXPECT_EQ(check.exit_code, 2) << check.out << check.err;
+  EXPECT_NE(check.err.find("user: no such user \"gc-app-not-yet\""), std::string::npos)
+      << check.err;
+}
+
 TEST(ProvisionE2e, RefusesSshWhenTheOnlyUserHasNoKey) {
   auto dir = TempDir::create("provision-e2e-");
   ASSERT_TRUE(dir);
@@ -135,7 +162,11 @@ TEST(ProvisionE2e, RefusesSshWhenTheOnlyUserHasNoKey) {
             std::string::npos)
       << apply.err;
   for (const char* f : kManaged) EXPECT_FALSE(std::filesystem::exists(root + f)) << f;
-  EXPECT_FALSE(std::filesystem::exists(root + "/var")) << "no backup, state or certificate";
+  // No backup, state or certificate: only the lock apply held while it read the target.
+  EXPECT_FALSE(std::filesystem::exists(root + "/var/lib/groundctl/state.db"));
+  EXPECT_FALSE(std::filesystem::exists(root + "/var/lib/groundctl/provision"));
+  EXPECT_FALSE(std::filesystem::exists(root + "/var/lib/groundctl/tls"));
+  EXPECT_TRUE(std::filesystem::exists(root + "/var/lib/groundctl/provision.lock"));
   CliResult json_apply = groundctl(*dir, config, {"apply", "--root", root, "--json"});
   EXPECT_EQ(json_apply.exit_code, 2);
   json j = json_apply.parsed();

@@ -25,6 +25,7 @@
 #include "base/child_process.h"
 #include "base/temp_dir.h"
 #include "base/unique_fd.h"
+#include "support/nginx_server.h"
 
 namespace gc::monitor {
 namespace {
@@ -227,18 +228,6 @@ UniqueFd open_log(const std::string& path) {
   return fd ? std::move(*fd) : UniqueFd();
 }
 
-// A loopback port nobody listens on right now: bound, read back, closed.
-int free_port() {
-  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (!s || ::bind(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return -1;
-  socklen_t len = sizeof sa;
-  if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0) return -1;
-  return ntohs(sa.sin_port);
-}
-
 TEST(NginxCollector, CountsTheAccessLogFromItsEnd) {
   auto dir = TempDir::create("nginx-log-");
   ASSERT_TRUE(dir) << dir.error().message;
@@ -265,7 +254,7 @@ TEST(NginxCollector, CountsTheAccessLogFromItsEnd) {
 }
 
 TEST(NginxCollector, AnUnreachableStatusPageIsNginxUpZero) {
-  int port = free_port();
+  int port = testing::free_loopback_port();
   ASSERT_GT(port, 0);
   NginxCollector collector("http://127.0.0.1:" + std::to_string(port) + "/nginx_status", "");
   MetricSet set;
@@ -316,115 +305,26 @@ bool eventually(const std::function<bool()>& done, std::chrono::seconds limit) {
   return done();
 }
 
-// A real Nginx on a loopback port, in its own temp dir, stopped on destruction.
-struct NginxServer {
-  std::optional<ChildProcess> child;
-  int port = -1;
-  std::string error_log;
-
-  // Writes the config and starts nginx; retries with another port when the one picked was
-  // taken in the meantime. Returns "" or what went wrong.
-  std::string start(const TempDir& dir) {
-    error_log = dir.file("error.log");
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port = free_port();
-      if (port <= 0) return "no free port";
-      std::string conf = std::string(geteuid() == 0 ? "user root root;\n" : "") +
-                         "worker_processes 1;\n"
-                         "events { worker_connections 64; }\n"
-                         "http {\n"
-                         "  default_type text/plain;\n"
-                         "  client_body_temp_path " +
-                         dir.file("body") +
-                         ";\n"
-                         "  proxy_temp_path " +
-                         dir.file("proxy") +
-                         ";\n"
-                         "  fastcgi_temp_path " +
-                         dir.file("fastcgi") +
-                         ";\n"
-                         "  uwsgi_temp_path " +
-                         dir.file("uwsgi") +
-                         ";\n"
-                         "  scgi_temp_path " +
-                         dir.file("scgi") +
-                         ";\n"
-                         "  log_format groundctl " +
-                         std::string(kAccessLogFormat) +
-                         ";\n"
-                         "  server {\n"
-                         "    listen 127.0.0.1:" +
-                         std::to_string(port) +
-                         ";\n"
-                         "    access_log " +
-                         dir.file("access.log") +
-                         " groundctl;\n"
-                         "    location = /nginx_status { stub_status; access_log off; }\n"
-                         "    location = / { return 200 \"ok\\n\"; }\n"
-                         "    location / { return 404; }\n"
-                         "  }\n"
-                         "}\n";
-      if (!write_file_atomic(dir.file("nginx.conf"), conf)) return "cannot write nginx.conf";
-      auto err = open_fd(dir.file("stderr.txt"), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (!err) return err.error().message;
-      SpawnOptions o;
-      // -e: the compiled-in error log (/var/log/nginx) is opened before the config is read.
-      o.argv = {"/usr/sbin/nginx",
-                "-p",
-                dir.path() + "/",
-                "-c",
-                dir.file("nginx.conf"),
-                "-e",
-                error_log,
-                "-g",
-                "daemon off; pid " + dir.file("nginx.pid") + ";"};
-      o.env = {"PATH=/usr/sbin:/usr/bin:/bin"};
-      o.stdout_fd = err->get();
-      o.stderr_fd = err->get();
-      auto c = ChildProcess::spawn(o);
-      if (!c) return c.error().message;
-      child.emplace(std::move(*c));
-      std::string url = "http://127.0.0.1:" + std::to_string(port) + "/nginx_status";
-      bool exited = false;
-      bool up = eventually(
-          [&] {
-            auto st = child->try_wait();
-            if (!st || *st) {
-              exited = true;
-              return true;
-            }
-            return static_cast<bool>(fetch_stub_status(url, 1000));
-          },
-          std::chrono::seconds(10));
-      if (up && !exited) return "";
-      auto log = read_file(error_log);
-      std::string why = log ? *log : "";
-      child.reset();
-      if (why.find("Address already in use") == std::string::npos) {
-        return "nginx did not start: " + why;
-      }
-    }
-    return "no port was free for nginx";
-  }
-
-  ~NginxServer() {
-    if (child && !child->reaped()) (void)child->terminate(SIGTERM, std::chrono::seconds(5));
-  }
-};
-
 TEST(NginxCollector, ScrapesARealNginx) {
   if (::access("/usr/sbin/nginx", X_OK) != 0) {
     GTEST_SKIP() << "/usr/sbin/nginx is not installed (Debian package nginx)";
   }
   auto dir = TempDir::create("nginx-");
   ASSERT_TRUE(dir) << dir.error().message;
-  NginxServer nginx;
-  std::string failure = nginx.start(*dir);
-  ASSERT_EQ(failure, "");
-  NginxCollector collector("http://127.0.0.1:" + std::to_string(nginx.port) + "/nginx_status",
+  std::string body =
+      "  default_type text/plain;\n  log_format groundctl " + std::string(kAccessLogFormat) +
+      ";\n  server {\n    listen 127.0.0.1:@PORT0@;\n    access_log " + dir->file("access.log") +
+      " groundctl;\n"
+      "    location = /nginx_status { stub_status; access_log off; }\n"
+      "    location = / { return 200 \"ok\\n\"; }\n"
+      "    location / { return 404; }\n  }\n";
+  auto server = testing::NginxServer::start(dir->path(), body);
+  ASSERT_TRUE(server) << server.error().message;
+  const int port = (*server)->port();
+  NginxCollector collector("http://127.0.0.1:" + std::to_string(port) + "/nginx_status",
                            dir->file("access.log"));
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(http_get_status(nginx.port, "/"), 200);
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(http_get_status(nginx.port, "/missing"), 404);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(http_get_status(port, "/"), 200);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(http_get_status(port, "/missing"), 404);
   // Nginx writes the log line after the response has gone out: poll until both are counted.
   MetricSet set;
   bool counted = eventually(
@@ -451,7 +351,7 @@ TEST(NginxCollector, ScrapesARealNginx) {
   EXPECT_EQ(findings, "");
 
   // Stopped: the page is gone, the log counts stay.
-  ASSERT_TRUE(nginx.child->terminate(SIGTERM, std::chrono::seconds(5)));
+  server->reset();
   MetricSet after;
   collector.collect(after);
   EXPECT_EQ(value_of(after, "nginx_up"), 0);

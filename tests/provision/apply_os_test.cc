@@ -5,9 +5,11 @@
 // diff.
 #include "provision/apply.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,6 +196,66 @@ TEST_F(ApplyTest, FailingStepStopsTheComponentBeforeItsFiles) {
   EXPECT_FALSE(std::filesystem::exists(path("etc/b.conf")));
 }
 
+TEST_F(ApplyTest, AnotherApplyHoldingTheLockIsRefusedAtOnce) {
+  // Another process's apply, as far as the lock can tell: a second open file description.
+  ASSERT_TRUE(make_directories(cfg_.server.state_dir, 0700));
+  std::string lock_path = cfg_.server.state_dir + "/provision.lock";
+  auto held = open_fd(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_TRUE(held) << held.error().message;
+  ASSERT_EQ(::flock(held->get(), LOCK_EX | LOCK_NB), 0);
+  ASSERT_TRUE(write_all(held->get(), "4242\n"));
+  auto refused = apply(cfg_, {validated("good\n")}, {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kConflict);
+  EXPECT_NE(refused.error().message.find("another groundctl apply is running (pid 4242)"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_FALSE(std::filesystem::exists(path("etc/x.conf")));
+
+  held = open_fd("/dev/null", O_RDONLY);  // Closes the lock file: released.
+  auto r = apply(cfg_, {validated("good\n")}, {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->ok()) << r->error;
+  EXPECT_EQ(mode_of(lock_path), 0600u);
+}
+
+TEST_F(ApplyTest, TheLockIsHeldWhileStepsAndReloadsRun) {
+  // A step (another process) tries the lock while apply runs: it is taken, by apply's pid.
+  std::string lock_path = cfg_.server.state_dir + "/provision.lock";
+  Component c = validated("good\n");
+  c.steps_after = {Step{"probe the lock",
+                        {"sh", "-c", "flock -n \"$1\" true; echo \"$? $(cat \"$1\")\" > \"$2\"",
+                         "probe", lock_path, path("probe")},
+                        "",
+                        {},
+                        ""}};
+  auto r = apply(cfg_, {c}, {});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->ok()) << r->error;
+  EXPECT_EQ(slurp(path("probe")), "1 " + std::to_string(::getpid()) + "\n");
+}
+
+TEST_F(ApplyTest, ChecksRunBeforeAnythingChanges) {
+  // The check of a step after the files looks for one of those files: it was absent when the
+  // checks ran (before apply wrote anything), so the step runs, as the plan said.
+  Component c = validated("good\n");
+  c.steps_after = {Step{
+      "after the files", {"touch", path("after-ran")}, "", {"test", "-e", path("etc/x.conf")}, ""}};
+  auto plan = make_plan(cfg_, {c}, {});
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->components[0].steps_after, (std::vector<std::string>{"after the files"}));
+  auto r = apply(cfg_, {c}, {});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->ok()) << r->error;
+  EXPECT_TRUE(std::filesystem::exists(path("after-ran")));
+  // Now satisfied: even a change of the files no longer runs it.
+  c.files[1].content = "extra 2\n";
+  plan = make_plan(cfg_, {c}, {});
+  ASSERT_TRUE(plan);
+  EXPECT_TRUE(plan->components[0].files_change());
+  EXPECT_TRUE(plan->components[0].steps_after.empty());
+}
+
 TEST_F(ApplyTest, RunAsRunsTheCommandAsThatUser) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
   auto r = run_command({"id", "-un"}, "", "nobody");
@@ -321,7 +383,14 @@ TEST_F(ApplyTest, GuardFactsComeFromTheRootAndRefuseWithoutWriting) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_TRUE(r->refused());
   EXPECT_FALSE(std::filesystem::exists(root + f.path));
-  EXPECT_FALSE(std::filesystem::exists(root + "/var"));  // No backup, no state store.
+  // No backup, no state store: only the lock apply held while it read the target.
+  std::vector<std::string> state;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root + "/var", ec)) {
+    state.push_back(e.path().string().substr(root.size()));
+  }
+  EXPECT_EQ(state, (std::vector<std::string>{"/var/lib", "/var/lib/groundctl",
+                                             "/var/lib/groundctl/provision.lock"}));
 
   // orbital gets a key but is no admin: still refused; ops with a key is the admin path.
   ASSERT_TRUE(write_file_atomic(root + "/home/orbital/.ssh/authorized_keys",

@@ -199,7 +199,7 @@ TEST(CloudInit, InstallsThePackagesTheConfigNeeds) {
   c.nginx = config::NginxConfig{};
   c.postgres = config::PostgresConfig{};
   p = cloud_init_packages(c, {"nodejs", "curl"});
-  for (const char* x : {"nginx", "ufw", "fail2ban", "python3-systemd", "openssh-server",
+  for (const char* x : {"nginx", "ufw", "fail2ban", "nftables", "python3-systemd", "openssh-server",
                         "postgresql-client-15", "nodejs"}) {
     EXPECT_TRUE(has(p, x)) << x;
   }

@@ -97,27 +97,27 @@ TEST(RenderPostgres, HonoursConfigDirAndConnectionSettings) {
 
 TEST(RenderPostgres, RendersOneCheckedStepPerConcern) {
   Component c = render_postgres(load(kConfig), Target{});
-  ASSERT_EQ(c.steps_after.size(), 7u);  // Role, 2 databases, 2 grants, password, monitor.
+  ASSERT_EQ(c.steps_after.size(), 8u);  // Restart, role, 2 databases, 2 grants, password, monitor.
   for (const Step& s : c.steps_after) {
     EXPECT_FALSE(s.check.empty()) << s.summary;
     EXPECT_FALSE(s.summary.empty());
   }
-  EXPECT_EQ(c.steps_after[0].run_as, "postgres");
-  EXPECT_TRUE(contains(c.steps_after[0].stdin_text,
+  EXPECT_EQ(c.steps_after[1].run_as, "postgres");
+  EXPECT_TRUE(contains(c.steps_after[1].stdin_text,
                        "ALTER ROLE \"orbital_user\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
                        "NOREPLICATION"));
-  EXPECT_TRUE(contains(c.steps_after[1].stdin_text, "CREATE DATABASE %I OWNER %I"));
-  EXPECT_TRUE(contains(c.steps_after[1].stdin_text,
+  EXPECT_TRUE(contains(c.steps_after[2].stdin_text, "CREATE DATABASE %I OWNER %I"));
+  EXPECT_TRUE(contains(c.steps_after[2].stdin_text,
                        "ALTER DATABASE \"orbital\" OWNER TO \"orbital_user\""));
-  EXPECT_TRUE(contains(c.steps_after[2].stdin_text, "\"analytics\""));
-  const Step& grants = c.steps_after[3];
+  EXPECT_TRUE(contains(c.steps_after[3].stdin_text, "\"analytics\""));
+  const Step& grants = c.steps_after[4];
   EXPECT_TRUE(contains(grants.stdin_text, "REVOKE ALL ON DATABASE \"orbital\" FROM PUBLIC"));
   EXPECT_TRUE(contains(grants.stdin_text, "REVOKE CREATE ON SCHEMA public FROM PUBLIC"));
   EXPECT_TRUE(contains(grants.stdin_text, "GRANT CONNECT ON DATABASE \"orbital\" TO"));
   EXPECT_TRUE(contains(joined(grants.argv), "-d\norbital\n"));  // Schema grants are per database.
-  EXPECT_EQ(c.steps_after[5].summary,
+  EXPECT_EQ(c.steps_after[6].summary,
             "set the password of role orbital_user from /etc/groundctl/app.password");
-  EXPECT_TRUE(contains(c.steps_after[6].stdin_text, "GRANT pg_monitor TO \"groundctl_monitor\""));
+  EXPECT_TRUE(contains(c.steps_after[7].stdin_text, "GRANT pg_monitor TO \"groundctl_monitor\""));
   // SQL statements go through stdin, never argv; checks only carry a condition.
   for (const Step& s : c.steps_after) {
     EXPECT_FALSE(contains(joined(s.argv), "ALTER ")) << s.summary;
@@ -142,7 +142,43 @@ TEST(RenderPostgres, KeepsThePasswordOutOfArgvAndTheServerLog) {
   no_password.erase(no_password.find("app_password_file"),
                     no_password.find('\n', no_password.find("app_password_file")) -
                         no_password.find("app_password_file") + 1);
-  EXPECT_EQ(render_postgres(load(no_password), Target{}).steps_after.size(), 6u);
+  EXPECT_EQ(render_postgres(load(no_password), Target{}).steps_after.size(), 7u);
+}
+
+TEST(RenderPostgres, FindsTheSettingsThatNeedARestart) {
+  EXPECT_EQ(restart_settings("# listen_addresses = '*'\nlisten_addresses = 'localhost'\n"
+                             "log_connections = on\nport=5433\nshared_buffers = '64MB'\n"),
+            (std::vector<std::pair<std::string, std::string>>{
+                {"listen_addresses", "localhost"}, {"port", "5433"}, {"shared_buffers", "64MB"}}));
+  EXPECT_TRUE(restart_settings("log_connections = on\nlog_min_duration_statement = 250\n").empty());
+  // What groundctl renders today: listen_addresses only.
+  Component c = render_postgres(load(kConfig), Target{});
+  EXPECT_EQ(restart_settings(c.files[0].content),
+            (std::vector<std::pair<std::string, std::string>>{{"listen_addresses", "localhost"}}));
+}
+
+TEST(RenderPostgres, RestartsWhenARestartOnlySettingWouldChange) {
+  Component c = render_postgres(load(kConfig), Target{"", true});
+  ASSERT_FALSE(c.steps_after.empty());
+  const Step& restart = c.steps_after[0];  // Right after the reload, before roles and grants.
+  EXPECT_EQ(restart.summary, "restart postgresql: listen_addresses changed");
+  EXPECT_EQ(restart.argv, (std::vector<std::string>{"systemctl", "restart", "postgresql"}));
+  EXPECT_EQ(restart.run_as, "");
+  std::string check = joined(restart.check);
+  EXPECT_TRUE(contains(check, "/usr/sbin/runuser\n-u\npostgres\n--\n/usr/bin/psql\n")) << check;
+  EXPECT_TRUE(contains(check, "current_setting('listen_addresses') = 'localhost'")) << check;
+  EXPECT_TRUE(contains(check, "= 'command line'")) << check;
+  // Without systemd: pg_ctl restart on the running server's data directory, as postgres.
+  Step sysv = render_postgres(load(kConfig), Target{}).steps_after.at(0);
+  std::string argv = joined(sysv.argv);
+  EXPECT_TRUE(contains(argv, "/usr/sbin/runuser\n-u\npostgres\n--\n/bin/sh\n-c\n")) << argv;
+  EXPECT_TRUE(contains(argv, "pg_ctl\" restart -D \"$data\" -m fast -w")) << argv;
+  EXPECT_TRUE(contains(argv, "groundctl-restart-postgres\n/usr/bin/psql\n")) << argv;
+  // No restart-only setting in the text: no step.
+  EXPECT_FALSE(restart_step(*load(kConfig).postgres, "log_connections = on\n", Target{}));
+  auto port = restart_step(*load(kConfig).postgres, "port = 5433\nwal_level = 'logical'\n", {});
+  ASSERT_TRUE(port);
+  EXPECT_EQ(port->summary, "restart postgresql: port, wal_level changed");
 }
 
 TEST(RenderPostgres, QuotesIdentifiersAndLiterals) {

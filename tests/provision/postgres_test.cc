@@ -262,6 +262,29 @@ TEST_F(PostgresProvision, ValidatesReloadsAndProvisionsIdempotently) {
   EXPECT_EQ(sql("SELECT rolsuper FROM pg_roles WHERE rolname = 'orbital_user'"), "f\n");
 }
 
+TEST_F(PostgresProvision, RestartIsPlannedOnlyWhenItWouldChangeTheRunningServer) {
+  auto satisfied = [&](const Step& s) {
+    auto r = run(*dir_, s.check, s.run_as);
+    EXPECT_TRUE(r) << s.summary;
+    return r && r->status.success();
+  };
+  // The rendered listen_addresses = 'localhost': this server got listen_addresses on its
+  // command line, which a restart would not change either.
+  const Step& rendered = component_.steps_after.at(0);
+  ASSERT_EQ(rendered.summary, "restart postgresql: listen_addresses changed");
+  EXPECT_TRUE(satisfied(rendered));
+  // A restart-only setting that is not on the command line: needed when the file's value
+  // differs from the running one (initdb's default max_worker_processes is 8).
+  auto differs = restart_step(*config_.postgres, "max_worker_processes = 9\n", Target{});
+  ASSERT_TRUE(differs);
+  EXPECT_FALSE(satisfied(*differs));
+  auto same = restart_step(*config_.postgres, "max_worker_processes = 8\n", Target{});
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(satisfied(*same));
+  // The steps this fixture runs (apply_steps) therefore never include the restart.
+  EXPECT_EQ(apply_steps({rendered}), 0);
+}
+
 TEST_F(PostgresProvision, ValidateRejectsBrokenFilesBeforeReload) {
   install_rendered();
   auto ok = lifecycle(component_.lifecycle.validate);

@@ -203,7 +203,8 @@ TEST_F(RenderOs, Fail2banAcceptsTheJails) {
   EXPECT_NE(dump.out.find("['add', 'nginx-limit-req', 'auto']"), std::string::npos);
   EXPECT_NE(dump.out.find("['set', 'nginx-botsearch', 'addlogpath', '" + file("access.log")),
             std::string::npos);
-  EXPECT_NE(dump.out.find("['set', 'sshd', 'addaction', 'ufw']"), std::string::npos);
+  EXPECT_NE(dump.out.find("['set', 'sshd', 'addaction', 'nftables-multiport']"), std::string::npos)
+      << dump.out;
   EXPECT_NE(dump.out.find("['set', 'nginx-http-auth', 'addlogpath', '" + file("error.log")),
             std::string::npos);
 }

@@ -340,7 +340,10 @@ TEST(RenderFail2ban, EnablesTheConfiguredJails) {
   EXPECT_TRUE(has_line(t, "bantime = 3600"));
   EXPECT_TRUE(has_line(t, "findtime = 600"));
   EXPECT_TRUE(has_line(t, "maxretry = 5"));
-  EXPECT_TRUE(has_line(t, "banaction = ufw")) << t;
+  // Bans go to fail2ban's own nftables table, never into the ufw files apply manages.
+  EXPECT_TRUE(has_line(t, "banaction = nftables-multiport")) << t;
+  EXPECT_TRUE(has_line(t, "banaction_allports = nftables-allports")) << t;
+  EXPECT_EQ(t.find("ufw"), std::string::npos) << t;
   std::string sshd = block(t, "[sshd]");
   EXPECT_TRUE(has_line(sshd, "enabled = true")) << t;
   EXPECT_TRUE(has_line(sshd, "backend = systemd"));
@@ -355,13 +358,13 @@ TEST(RenderFail2ban, EnablesTheConfiguredJails) {
       << t;
   EXPECT_EQ(t.find("[nginx-http-auth]"), std::string::npos);
   EXPECT_EQ(f.lifecycle.validate, (std::vector<std::string>{"fail2ban-client", "-t"}));
-  EXPECT_EQ(f.lifecycle.reload,
-            (std::vector<std::string>{"systemctl", "reload-or-restart", "fail2ban"}));
+  // Jails restarted: a plain reload drops the actions of a jail whose banaction changed.
+  EXPECT_EQ(f.lifecycle.reload, (std::vector<std::string>{"systemctl", "restart", "fail2ban"}));
   EXPECT_EQ(render_fail2ban(load(kIssueConfig), Target{}).lifecycle.reload,
-            (std::vector<std::string>{"fail2ban-client", "reload"}));
+            (std::vector<std::string>{"fail2ban-client", "reload", "--restart"}));
 }
 
-TEST(RenderFail2ban, UsesALogFileAndIptablesWithoutUfw) {
+TEST(RenderFail2ban, UsesALogFileWithoutUfw) {
   config::Config c = load(kIssueConfig);
   c.firewall.reset();
   c.ssh->port = 2222;
@@ -370,7 +373,7 @@ TEST(RenderFail2ban, UsesALogFileAndIptablesWithoutUfw) {
   c.fail2ban->jails = {"sshd"};
   c.fail2ban->bantime = std::chrono::hours(24);
   const std::string t = render_fail2ban(c, Target{}).files[0].content;
-  EXPECT_TRUE(has_line(t, "banaction = iptables-multiport")) << t;
+  EXPECT_TRUE(has_line(t, "banaction = nftables-multiport")) << t;
   EXPECT_TRUE(has_line(t, "bantime = 86400"));
   EXPECT_TRUE(has_line(t, "backend = auto"));
   EXPECT_TRUE(has_line(t, "logpath = /var/log/auth.log"));
@@ -397,7 +400,7 @@ command = ["node", "cron.js"]
   c.services[0].user = "orbital";
   c.services[1].user = "orbital";
   EXPECT_EQ(required_packages(c),
-            (std::vector<std::string>{"openssh-server", "nginx", "ufw", "fail2ban",
+            (std::vector<std::string>{"openssh-server", "nginx", "ufw", "fail2ban", "nftables",
                                       "python3-systemd", "unattended-upgrades"}));
   Component s = render_system(c, Target{"", true}, "/usr/local/bin/groundctl");
   EXPECT_EQ(s.name, "system");
@@ -411,8 +414,8 @@ command = ["node", "cron.js"]
   EXPECT_TRUE(has_line(s.files[1].content,
                        "ExecStart=/usr/local/bin/groundctl daemon --config "
                        "/etc/groundctl/groundctl.toml"));
-  // apt-get update, six packages, one user (orbital, once).
-  ASSERT_EQ(s.steps_before.size(), 8u);
+  // apt-get update, seven packages, one user (orbital, once).
+  ASSERT_EQ(s.steps_before.size(), 9u);
   EXPECT_EQ(s.steps_before[0].argv[1], "update");
   EXPECT_EQ(s.steps_before[2].summary, "install package nginx");
   EXPECT_EQ(s.steps_before[2].argv.back(), "nginx");

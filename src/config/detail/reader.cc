@@ -129,6 +129,17 @@ bool TableReader::read_string(std::string_view key, std::string& out) {
   return true;
 }
 
+bool TableReader::read_bool(std::string_view key, bool& out) {
+  const Node* b = get(key);
+  if (!b) return false;
+  if (b->kind != Node::Kind::kBoolean) {
+    type_error(*b, key, "boolean (true or false)");
+    return false;
+  }
+  out = b->boolean;
+  return true;
+}
+
 bool TableReader::read_path(std::string_view key, std::string& out) {
   std::string text;
   if (!read_string(key, text)) return false;
@@ -307,6 +318,24 @@ bool string_items(TableReader& r, std::string_view key, std::string_view example
       continue;
     }
     out.push_back(&item);
+  }
+  return true;
+}
+
+bool is_dns_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t dot = s.find('.', start);
+    std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
   }
   return true;
 }

@@ -27,11 +27,15 @@ class Checker {
   const std::string& base_dir() const { return base_dir_; }
   // The diagnostics in file order (line, then column; ties keep the order of reporting).
   std::vector<Diagnostic> take_diagnostics();
+  // How strict this load is (config/loader.h); set before the rules run.
+  void set_options(const LoadOptions& options) { options_ = options; }
+  const LoadOptions& options() const { return options_; }
 
  private:
   std::string file_;
   std::string base_dir_;
   std::vector<Diagnostic> diagnostics_;
+  LoadOptions options_;
 };
 
 // Reads the members of one table. Every message is "<context><prefix><key>: <problem>", e.g.
@@ -52,6 +56,7 @@ class TableReader {
   bool has(std::string_view key) const { return get(key) != nullptr; }
 
   bool read_string(std::string_view key, std::string& out);
+  bool read_bool(std::string_view key, bool& out);
   // A string that must not be empty and is made absolute: a relative path resolves against the
   // config file's directory and the result is lexically normalised.
   bool read_path(std::string_view key, std::string& out);
@@ -98,6 +103,10 @@ bool string_items(TableReader& r, std::string_view key, std::string_view example
 // ([[label]])" and a non-table item as "table ([[label]])". Does nothing when `key` is absent.
 void for_each_table(TableReader& r, std::string_view key, std::string_view label,
                     const std::function<void(const Node& item, int index)>& each);
+
+// A DNS host name: dot-separated labels of letters, digits and '-', none starting or ending
+// with '-', 1..63 characters each, 253 in all.
+bool is_dns_name(std::string_view s);
 
 // Resolves `path` against `base_dir` unless it is absolute; lexically normalised.
 std::string resolve_path(std::string_view path, std::string_view base_dir);

@@ -48,6 +48,10 @@ void read_monitor_sections(Checker& checker, const Node& root, Config& config);
 // port (config/provision_rules.cc). Users are not looked up: they may not exist yet.
 void read_provision_sections(Checker& checker, const Node& root, Config& config);
 
+// Reads [tls] into `config`, after [server] and [nginx], whose state_dir and acme_root give its
+// defaults; the [nginx] domain must be one of its domains (config/tls_rules.cc).
+void read_tls_section(Checker& checker, const Node& root, Config& config);
+
 // Whether `name` is an existing user (getpwnam_r). Sets `error` when the lookup itself failed.
 bool user_exists(const std::string& name, std::string& error);
 // Whether `name` is an existing group (getgrnam_r). Sets `error` when the lookup itself failed.

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// monitor/detail/ssl_api.h: the OpenSSL 3 functions the TLS certificate collector uses, from
-// libssl.so.3 and libcrypto.so.3 opened at run time (base/dynamic_library.h says why), plus
-// unique_ptr owners for the objects they return.
+// tls/ssl_api.h: the OpenSSL 3 functions groundctl uses for TLS and X.509 (the certificate
+// collector, the ACME client, TLS grading), from libssl.so.3 and libcrypto.so.3 opened at run
+// time (base/dynamic_library.h says why), plus unique_ptr owners for the objects they return.
 #pragma once
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -17,7 +19,7 @@
 
 #include "base/result.h"
 
-namespace gc::monitor::detail {
+namespace gc::tls {
 
 // Function pointers named after the OpenSSL functions without their prefix. Where OpenSSL 3's
 // headers offer only a macro (sk_X509_num, SSL_set_tlsext_host_name), the function under it is
@@ -64,6 +66,51 @@ struct SslApi {
   decltype(&::ERR_error_string_n) err_error_string_n = nullptr;
   decltype(&::ERR_reason_error_string) err_reason_error_string = nullptr;
   decltype(&::ERR_clear_error) err_clear_error = nullptr;
+  // Grading: public keys, signature algorithms and names of the certificate a server presents.
+  decltype(&::EVP_PKEY_free) grade_pkey_free = nullptr;
+  decltype(&::EVP_PKEY_get_base_id) grade_pkey_get_base_id = nullptr;
+  decltype(&::EVP_PKEY_get_bits) grade_pkey_get_bits = nullptr;
+  decltype(&::EVP_PKEY_get_group_name) grade_pkey_get_group_name = nullptr;
+  decltype(&::X509_get0_pubkey) grade_x509_get0_pubkey = nullptr;
+  decltype(&::X509_get_signature_nid) grade_x509_get_signature_nid = nullptr;
+  decltype(&::X509_NAME_cmp) grade_x509_name_cmp = nullptr;
+  decltype(&::OBJ_nid2sn) grade_obj_nid2sn = nullptr;
+  // ACME: keys, ES256 signatures, CSRs and certificate identifiers for the ACME client.
+  decltype(&::EVP_PKEY_Q_keygen) acme_pkey_q_keygen = nullptr;
+  decltype(&::EVP_PKEY_free) acme_pkey_free = nullptr;
+  decltype(&::EVP_PKEY_get_bn_param) acme_pkey_get_bn_param = nullptr;
+  decltype(&::EVP_PKEY_get_base_id) acme_pkey_get_base_id = nullptr;
+  decltype(&::EVP_PKEY_get_bits) acme_pkey_get_bits = nullptr;
+  decltype(&::BN_bn2binpad) acme_bn_bn2binpad = nullptr;
+  decltype(&::BN_num_bits) acme_bn_num_bits = nullptr;
+  decltype(&::BN_free) acme_bn_free = nullptr;
+  decltype(&::BIO_new) acme_bio_new = nullptr;
+  decltype(&::BIO_s_mem) acme_bio_s_mem = nullptr;
+  decltype(&::BIO_ctrl) acme_bio_ctrl = nullptr;
+  decltype(&::PEM_write_bio_PrivateKey) acme_pem_write_bio_private_key = nullptr;
+  decltype(&::PEM_read_bio_PrivateKey) acme_pem_read_bio_private_key = nullptr;
+  decltype(&::EVP_MD_CTX_new) acme_md_ctx_new = nullptr;
+  decltype(&::EVP_MD_CTX_free) acme_md_ctx_free = nullptr;
+  decltype(&::EVP_DigestSignInit) acme_digest_sign_init = nullptr;
+  decltype(&::EVP_DigestSign) acme_digest_sign = nullptr;
+  decltype(&::EVP_sha256) acme_sha256 = nullptr;
+  decltype(&::d2i_ECDSA_SIG) acme_d2i_ecdsa_sig = nullptr;
+  decltype(&::ECDSA_SIG_get0) acme_ecdsa_sig_get0 = nullptr;
+  decltype(&::ECDSA_SIG_free) acme_ecdsa_sig_free = nullptr;
+  decltype(&::X509_REQ_new) acme_req_new = nullptr;
+  decltype(&::X509_REQ_free) acme_req_free = nullptr;
+  decltype(&::X509_REQ_set_version) acme_req_set_version = nullptr;
+  decltype(&::X509_REQ_get_subject_name) acme_req_get_subject_name = nullptr;
+  decltype(&::X509_NAME_add_entry_by_txt) acme_name_add_entry_by_txt = nullptr;
+  decltype(&::X509_REQ_set_pubkey) acme_req_set_pubkey = nullptr;
+  decltype(&::X509V3_EXT_conf_nid) acme_ext_conf_nid = nullptr;
+  decltype(&::X509_REQ_add_extensions) acme_req_add_extensions = nullptr;
+  decltype(&::X509_EXTENSION_free) acme_extension_free = nullptr;
+  decltype(&::X509_REQ_sign) acme_req_sign = nullptr;
+  decltype(&::i2d_X509_REQ) acme_i2d_x509_req = nullptr;
+  decltype(&::X509_get_serialNumber) acme_x509_get_serial_number = nullptr;
+  decltype(&::X509_get0_authority_key_id) acme_x509_get0_authority_key_id = nullptr;
+  decltype(&::X509_check_private_key) acme_x509_check_private_key = nullptr;
   // libssl: the client handshake.
   decltype(&::TLS_client_method) tls_client_method = nullptr;
   decltype(&::SSL_CTX_new) ssl_ctx_new = nullptr;
@@ -76,6 +123,25 @@ struct SslApi {
   decltype(&::SSL_get_error) ssl_get_error = nullptr;
   decltype(&::SSL_get_peer_cert_chain) ssl_get_peer_cert_chain = nullptr;
   decltype(&::SSL_shutdown) ssl_shutdown = nullptr;
+  // Grading: one handshake per protocol version and cipher suite, then an HTTP request.
+  decltype(&::SSL_CTX_ctrl) grade_ssl_ctx_ctrl = nullptr;
+  decltype(&::SSL_CTX_set_options) grade_ssl_ctx_set_options = nullptr;
+  decltype(&::SSL_CTX_set_security_level) grade_ssl_ctx_set_security_level = nullptr;
+  decltype(&::SSL_CTX_set_cipher_list) grade_ssl_ctx_set_cipher_list = nullptr;
+  decltype(&::SSL_CTX_set_ciphersuites) grade_ssl_ctx_set_ciphersuites = nullptr;
+  decltype(&::SSL_set_cipher_list) grade_ssl_set_cipher_list = nullptr;
+  decltype(&::SSL_get_ciphers) grade_ssl_get_ciphers = nullptr;
+  decltype(&::SSL_get_current_cipher) grade_ssl_get_current_cipher = nullptr;
+  decltype(&::SSL_version) grade_ssl_version = nullptr;
+  decltype(&::SSL_write) grade_ssl_write = nullptr;
+  decltype(&::SSL_read) grade_ssl_read = nullptr;
+  decltype(&::SSL_CIPHER_get_name) grade_cipher_get_name = nullptr;
+  decltype(&::SSL_CIPHER_standard_name) grade_cipher_standard_name = nullptr;
+  decltype(&::SSL_CIPHER_get_bits) grade_cipher_get_bits = nullptr;
+  decltype(&::SSL_CIPHER_get_kx_nid) grade_cipher_get_kx_nid = nullptr;
+  decltype(&::SSL_CIPHER_get_auth_nid) grade_cipher_get_auth_nid = nullptr;
+  decltype(&::SSL_CIPHER_is_aead) grade_cipher_is_aead = nullptr;
+  decltype(&::SSL_CIPHER_get_protocol_id) grade_cipher_get_protocol_id = nullptr;
 };
 
 // Loads both libraries on first use (thread-safe) and keeps them for the life of the process.
@@ -94,4 +160,4 @@ using SslPtr = std::unique_ptr<SSL, decltype(SslApi::ssl_free)>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, decltype(SslApi::general_names_free)>;
 using StackPtr = std::unique_ptr<OPENSSL_STACK, decltype(SslApi::sk_free)>;
 
-}  // namespace gc::monitor::detail
+}  // namespace gc::tls
