@@ -35,16 +35,16 @@ target_include_directories(gc_toml SYSTEM INTERFACE ${GC_TOML_INCLUDES})
 # Every shared library the binary links is mapped into every groundctl process, the daemon
 # included, with its own dependencies: linking libpq, libcurl and libarchive pulled in ~40
 # libraries and took the daemon from 5.3 to 14.8 MiB RSS (bench/memory). So the small ones are
-# linked statically, and libpq, libcurl, libarchive, libcrypto and libzstd (whose static build has
-# no threads) are opened at run time by the
-# code that uses them (base/dynamic_library.h); only their headers are needed here.
+# linked statically, and libcurl, libarchive, libcrypto/libssl and libzstd (whose static build has
+# no threads) are opened at run time by the code that uses them (base/dynamic_library.h); only
+# their headers are needed here. PostgreSQL needs no library: backup/pg_client.h speaks the
+# protocol itself (dlopened, libpq still mapped ~5.3 MiB while the monitor was connected).
 find_package(PkgConfig REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 pkg_check_modules(SODIUM REQUIRED libsodium)
 pkg_check_modules(ZSTD REQUIRED libzstd)
 pkg_check_modules(SQLITE3 REQUIRED sqlite3)
 pkg_check_modules(LIBARCHIVE REQUIRED libarchive)
-pkg_check_modules(LIBPQ REQUIRED libpq)
 pkg_check_modules(LIBCURL REQUIRED libcurl)
 
 # gc_static(NAME FILE [DEPS...]): an imported static library found by its file name.
@@ -60,8 +60,6 @@ gc_static(sqlite3 libsqlite3.a Threads::Threads ${CMAKE_DL_LIBS} m)
 # Headers only: the libraries themselves are dlopen'ed.
 add_library(gc::openssl_headers INTERFACE IMPORTED GLOBAL)
 target_include_directories(gc::openssl_headers SYSTEM INTERFACE ${OPENSSL_INCLUDE_DIR})
-add_library(gc::libpq_headers INTERFACE IMPORTED GLOBAL)
-target_include_directories(gc::libpq_headers SYSTEM INTERFACE ${LIBPQ_INCLUDE_DIRS})
 add_library(gc::libcurl_headers INTERFACE IMPORTED GLOBAL)
 target_include_directories(gc::libcurl_headers SYSTEM INTERFACE ${LIBCURL_INCLUDE_DIRS})
 add_library(gc::zstd_headers INTERFACE IMPORTED GLOBAL)

@@ -12,6 +12,7 @@ Conventions:
 """
 
 import atexit
+import ctypes
 import json
 import os
 import re
@@ -156,6 +157,9 @@ class Bench:
         self.procs = []        # Popen objects we spawned (each its own process group)
         self.pids = set()      # other PIDs we caused to exist (instances), killed if left over
         self.pm2_homes = []    # private PM2_HOMEs to `pm2 kill`
+        # Postmasters, stopped with SIGINT (fast shutdown), not SIGTERM (smart shutdown, which
+        # would wait for clients).
+        self.sigint_pids = set()
         self._cleaned = False
         atexit.register(self.cleanup)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -185,8 +189,20 @@ class Bench:
         self.procs.append(p)
         return p
 
+    def popen(self, args, as_nobody=False, **kw):
+        """subprocess.Popen in its own session, remembered for cleanup (stopped by PID).
+        as_nobody: run as nobody:nogroup (initdb and postgres refuse to run as root)."""
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        if as_nobody:
+            kw.update(user=NOBODY, group=NOBODY, extra_groups=[])
+        p = subprocess.Popen(args, start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
     def stop_proc(self, p, sig=signal.SIGTERM, timeout=15):
         """Signals one spawned process, waits, then SIGKILLs it if needed."""
+        if p.pid in self.sigint_pids:
+            sig, timeout = signal.SIGINT, max(timeout, 60)
         if p.poll() is None:
             try:
                 os.kill(p.pid, sig)
@@ -454,6 +470,112 @@ def pm2_kill(home):
         except TimeoutError:
             log(f"PM2 God daemon {god} still alive, SIGKILL")
             os.kill(god, signal.SIGKILL)
+
+
+# --- a private PostgreSQL 15 server ------------------------------------------------------------
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+NOBODY = 65534  # uid and gid (nogroup): initdb and postgres refuse to run as root
+# tests/support/postgres.cc's settings: no TCP listener, nothing waits for the disk.
+PG_SETTINGS = ["listen_addresses=", "fsync=off", "full_page_writes=off",
+               "synchronous_commit=off", "shared_buffers=32MB", "max_connections=40"]
+PG_CLIENT_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "PGTZ": "UTC"}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child, after setuid: SIGINT (postgres' fast shutdown) if this script dies."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+
+
+def ensure_nobody_dir(path, mode=0o700):
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, mode)
+    os.chown(path, NOBODY, NOBODY)
+    return path
+
+
+def run_checked(b, args, what, as_nobody=False, timeout=600, env=None, cwd=None):
+    """Runs a command to its end (killed after `timeout`); its stdout, or RuntimeError with the
+    tail of its output."""
+    p = b.popen(args, as_nobody=as_nobody, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, env=env or PG_CLIENT_ENV, cwd=cwd)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        b.stop_proc(p, signal.SIGKILL)
+        raise RuntimeError(f"{what}: timed out after {timeout} s")
+    if p.returncode != 0:
+        raise RuntimeError(f"{what}: exit {p.returncode}: {err[-2000:]}{out[-500:]}")
+    return out
+
+
+class Postgres:
+    """A private PostgreSQL 15 cluster started the way tests/support/postgres.cc does it: initdb
+    and postgres from PG_BIN as `nobody`, trust auth, superuser `postgres`, a Unix socket in
+    the bench's temp dir (`sock`, port 5432) and no TCP listener. Stopped by PID with SIGINT
+    (fast shutdown), by stop() or the bench's cleanup, and by the kernel should this script
+    die first. Needs root, and the bench's temp dir passable by others (chmod 0711)."""
+
+    def __init__(self, b, settings=PG_SETTINGS, conf_extra="", name="pg"):
+        """settings: `-c` options (on the command line, which ALTER SYSTEM cannot override);
+        conf_extra: appended to postgresql.conf (what ALTER SYSTEM may change later)."""
+        self.b = b
+        self.root = ensure_nobody_dir(b.path(name), 0o711)
+        self.data = b.path(name, "data")
+        self.sock = ensure_nobody_dir(b.path(name, "run"), 0o755)
+        ensure_nobody_dir(self.data)
+        run_checked(b, [f"{PG_BIN}/initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
+                        "-E", "UTF8", "--locale=C", "--no-sync"], "initdb", as_nobody=True,
+                    cwd=self.root)
+        if conf_extra:
+            with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+                f.write(conf_extra)
+        argv = [f"{PG_BIN}/postgres", "-D", self.data, "-k", self.sock]
+        for s in settings:
+            argv += ["-c", s]
+        self.log_path = b.path(name, "postgres.log")
+        with open(self.log_path, "ab") as logf:
+            self.proc = b.popen(argv, as_nobody=True, stdout=logf, stderr=logf,
+                                env=PG_CLIENT_ENV, cwd=self.root, preexec_fn=_die_with_parent)
+        b.sigint_pids.add(self.proc.pid)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if self.psql("postgres", "SELECT 1").strip() == "1":
+                    break
+            except RuntimeError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                with open(self.log_path) as f:
+                    raise RuntimeError("postgres did not start: " + f.read()[-2000:])
+            time.sleep(0.1)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def conn_args(self):
+        return ["-h", self.sock, "-p", "5432", "-U", "postgres", "--no-password"]
+
+    def psql(self, db, sql, timeout=900):
+        return run_checked(self.b, ["/usr/bin/psql", "-X", "-q", "-A", "-t", "-v",
+                                    "ON_ERROR_STOP=1", *self.conn_args(), "-d", db, "-c", sql],
+                           f"psql {sql[:60]!r}", timeout=timeout)
+
+    def psql_async(self, db, sql):
+        return self.b.popen(["/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                             *self.conn_args(), "-d", db, "-c", sql],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=PG_CLIENT_ENV)
+
+    def version(self):
+        return self.psql("postgres", "SHOW server_version").strip()
+
+    def stop(self):
+        return self.b.stop_proc(self.proc, signal.SIGINT, 60)
 
 
 # --- wrk ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// audit/evidence.cc: gathers the audit's facts: commands with timeouts, files, /proc, libpq.
+// audit/evidence.cc: gathers the audit's facts: commands with timeouts, files, /proc, PostgreSQL.
 #include "audit/evidence.h"
 
 #include <arpa/inet.h>

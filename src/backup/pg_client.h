@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// backup/pg_client.h: the thin libpq driver backups need: connect (also by peer authentication as
-// another OS user), run a query, hold an exported snapshot, count rows.
+// backup/pg_client.h: a small PostgreSQL client (protocol v3, backup/pg_wire.h) for backups, the
+// audit and the monitor: connect (also by peer authentication as another OS user), run a query,
+// hold an exported snapshot, count rows. Own code rather than libpq, which mapped ~22 libraries
+// (~5.3 MiB) into the daemon for as long as the monitor held its connection.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +13,6 @@
 
 #include "base/child_process.h"
 #include "base/result.h"
-
-// libpq's connection type, declared here so that this header needs no libpq include.
-struct pg_conn;
 
 namespace gc::backup {
 
@@ -36,26 +35,42 @@ std::optional<Credentials> peer_os_user(const PgTarget& target);
 // Rows of text values; a NULL is an empty string.
 using PgRows = std::vector<std::vector<std::string>>;
 
+class PgSession;  // The socket, TLS and protocol state; pg_client.cc.
+
+// One session. Move-only; not thread-safe; every call blocks. Closing sends Terminate.
 class PgConnection {
  public:
-  // Errors name host, port, database and role (never the password) plus libpq's message.
+  // Connects within 10 s: a Unix socket HOST/.s.PGSQL.PORT when `host` starts with '/' (never
+  // TLS), else TCP to each address of `host` in turn. Over TCP it asks for TLS first and uses it
+  // when the server has it, without verifying the certificate (libpq's default sslmode=prefer:
+  // protection against eavesdropping, not against an active attacker); plain text otherwise.
+  // Authenticates by trust, peer, password, md5 or scram-sha-256 (whose server signature must be
+  // right). Every error is kUnavailable, "cannot connect to database D on H as role R: WHY"
+  // (never the password), WHY being the server's FATAL, the socket's error, a timeout, an
+  // authentication method we do not support or a password we do not have, with the fix.
   static Result<PgConnection> connect(const PgTarget& target);
+  PgConnection(PgConnection&&) noexcept;
+  PgConnection& operator=(PgConnection&&) noexcept;
+  ~PgConnection();
 
+  // Runs `sql` (one or more statements) with the Simple Query protocol and returns the rows of
+  // the last statement (none for a command). Errors ("DESCRIBE: ERROR:  ...; DETAIL:  ...")
+  // leave the session usable (the statements after a failed one do not run, as in psql -c):
+  // kInternal for a server error or COPY, which is not supported; kUnavailable, kCorrupt or
+  // kIo when the connection broke, after which every call fails.
   Result<PgRows> query(const std::string& sql);
   Status exec(const std::string& sql);
   // "orbital.public.users" style quoting for use in SQL text.
   std::string quote_identifier(const std::string& name) const;
-  // 'it''s' style quoting of a string literal for SQL text.
+  // 'it''s' style quoting of a string literal for SQL text (E'a\\b' for a\b).
   std::string quote_literal(const std::string& value) const;
-  int server_version() const;                                // 150018 for 15.18.
-  const std::string& describe() const { return describe_; }  // "db orbital on /run/... as postgres"
+  int server_version() const;  // 150018 for 15.18; 0: unknown.
+  // "database orbital on /var/run/postgresql as role postgres" ("on 127.0.0.1:5432" for TCP).
+  const std::string& describe() const { return describe_; }
 
  private:
-  struct Closer {
-    void operator()(pg_conn* c) const;
-  };
-  PgConnection(pg_conn* c, std::string describe) : conn_(c), describe_(std::move(describe)) {}
-  std::unique_ptr<pg_conn, Closer> conn_;
+  PgConnection(std::unique_ptr<PgSession> session, std::string describe);
+  std::unique_ptr<PgSession> session_;
   std::string describe_;
 };
 

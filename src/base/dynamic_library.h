@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // base/dynamic_library.h: a shared library opened at run time (dlopen), for the few large client
-// libraries (libpq, libcurl) that only some commands use. Linking them would make the dynamic
-// loader map them and their ~30 dependencies into every groundctl process, the daemon included,
-// which tripled its resident memory.
+// libraries (libcurl, libarchive, OpenSSL) that only some commands use. Linking them would make
+// the dynamic loader map them and their ~30 dependencies into every groundctl process, the
+// daemon included, which tripled its resident memory.
 #pragma once
 
 #include <string>

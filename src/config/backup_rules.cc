@@ -105,7 +105,7 @@ void read_pg_host(TableReader& r, PostgresConfig& pg) {
   if (!r.read_string("host", host)) return;
   const Node& v = *r.get("host");
   if (!host.empty() && host.front() == '/') {
-    r.path_value(v, "host", pg.host);  // libpq takes a leading '/' as a socket directory.
+    r.path_value(v, "host", pg.host);  // A leading '/' is a socket directory (backup/pg_client.h).
   } else if (is_host_name(host)) {
     pg.host = host;
   } else {

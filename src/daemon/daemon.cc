@@ -150,8 +150,12 @@ int run(const std::string& config_path) {
     return j;
   };
   // The collectors that may block run on their own threads; every reader (GET /metrics,
-  // `groundctl metrics`, the alert rules) sees the same samples.
-  auto collectors = start_collectors(state.config);
+  // `groundctl metrics`, the alert rules) sees the same samples. They start once the services
+  // have (below): a probe made before the daemon has bound a service's socket would fail, and
+  // with `for = "0s"` every daemon start would page about its own start-up. Only the event
+  // loop's thread touches this vector.
+  std::vector<std::unique_ptr<monitor::BackgroundCollector>> collectors;
+  bool collectors_started = false;
   // The daily hardening audit, on its own thread.
   AuditScheduler audits(exe_len > 0 ? std::string(exe, static_cast<size_t>(exe_len)) : "groundctl",
                         state.config.path, state.config);
@@ -207,7 +211,7 @@ int run(const std::string& config_path) {
     state.config = *next.config;
     reloading = true;
     if (diff.backup_changed) backups.configure(state.config);
-    if (monitor_changed) {
+    if (monitor_changed && collectors_started) {
       collectors.clear();  // Joins their threads first: two never run side by side.
       collectors = start_collectors(state.config);
     }
@@ -280,6 +284,8 @@ int run(const std::string& config_path) {
   alerting.configure(state.config);
   sup.start_all([&](Status st) {
     if (!st) spdlog::warn("not every service started: {}", st.error().message);
+    collectors = start_collectors(state.config);
+    collectors_started = true;
     notify_systemd("READY=1");
   });
   io.run();

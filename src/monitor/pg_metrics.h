@@ -13,7 +13,7 @@
 
 namespace gc::monitor {
 
-// The rows of each query, as libpq returns them (text values).
+// The rows of each query, as PgConnection::query returns them (text values).
 struct PgSnapshot {
   bool up = false;
   std::string error;           // Why not up; never holds a password.

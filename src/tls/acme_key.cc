@@ -15,16 +15,9 @@
 namespace gc::tls {
 namespace {
 
-// The reason of the newest OpenSSL error, so a failure names more than the call that failed.
+// The reason of the OpenSSL error, so a failure names more than the call that failed.
 Error openssl_error(const SslApi& a, const std::string& what) {
-  unsigned long code = a.err_get_error();
-  std::string reason;
-  if (code != 0) {
-    const char* r = a.err_reason_error_string(code);
-    if (r != nullptr) reason = std::string(": ") + r;
-  }
-  a.err_clear_error();
-  return make_error(Errc::kInternal, what + " failed" + reason);
+  return make_error(Errc::kInternal, what + " failed: " + take_ssl_error(a));
 }
 
 template <typename Fn>

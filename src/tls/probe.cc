@@ -2,24 +2,17 @@
 // tls/probe.cc: the probe's plan: which handshakes to make, and what each one tells.
 #include "tls/probe.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 
-#include "tls/probe_net.h"
+#include "tls/chain_check.h"
+#include "tls/connection.h"
 #include "tls/ssl_api.h"
 #include "tls/x509_fields.h"
 
 namespace gc::tls {
 namespace {
-
-using detail::Clock;
-using detail::Endpoint;
-using detail::HandshakeFailure;
-using detail::HandshakeSpec;
-using detail::TlsConnection;
 
 // RFC 8446 appendix B.4: every TLS 1.3 suite OpenSSL implements.
 constexpr const char* kTls13Suites[] = {"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
@@ -38,12 +31,6 @@ int wire_version(TlsVersion v) {
       return TLS1_3_VERSION;
   }
   return TLS1_2_VERSION;
-}
-
-bool is_ip_literal(const std::string& name) {
-  unsigned char buf[sizeof(in6_addr)];
-  return ::inet_pton(AF_INET, name.c_str(), buf) == 1 ||
-         ::inet_pton(AF_INET6, name.c_str(), buf) == 1;
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -138,25 +125,14 @@ CipherSuite describe_suite(const SslApi& a, SSL* ssl) {
   return s;
 }
 
-std::vector<X509Ptr> peer_chain(const SslApi& a, SSL* ssl) {
-  std::vector<X509Ptr> certs;
-  // On the client side the stack includes the leaf, first. The SSL owns it; we take references.
-  const auto* chain = reinterpret_cast<const OPENSSL_STACK*>(a.ssl_get_peer_cert_chain(ssl));
-  for (int i = 0; chain != nullptr && i < a.sk_num(chain); ++i) {
-    auto* x = static_cast<X509*>(a.sk_value(chain, i));
-    if (x != nullptr && a.x509_up_ref(x) == 1) certs.emplace_back(x, a.x509_free);
-  }
-  return certs;
-}
-
 // Every TLS <= 1.2 suite this libssl can offer, by OpenSSL name, in its default preference.
 Result<std::vector<std::string>> legacy_suites(const SslApi& a) {
   SslCtxPtr ctx(a.ssl_ctx_new(a.tls_client_method()), a.ssl_ctx_free);
-  if (!ctx) return make_error(Errc::kInternal, "tls context: " + detail::take_ssl_error(a));
+  if (!ctx) return make_error(Errc::kInternal, "tls context: " + take_ssl_error(a));
   a.grade_ssl_ctx_set_security_level(ctx.get(), 0);
   a.grade_ssl_ctx_set_cipher_list(ctx.get(), "ALL:COMPLEMENTOFALL:@SECLEVEL=0");
   SslPtr ssl(a.ssl_new(ctx.get()), a.ssl_free);
-  if (!ssl) return make_error(Errc::kInternal, "tls session: " + detail::take_ssl_error(a));
+  if (!ssl) return make_error(Errc::kInternal, "tls session: " + take_ssl_error(a));
   std::vector<std::string> out;
   const auto* stack = reinterpret_cast<const OPENSSL_STACK*>(a.grade_ssl_get_ciphers(ssl.get()));
   for (int i = 0; stack != nullptr && i < a.sk_num(stack); ++i) {
@@ -178,10 +154,10 @@ struct Prober {
 
   Clock::time_point deadline() const { return Clock::now() + o.timeout; }
 
-  tl::expected<TlsConnection, detail::HandshakeError> connect(HandshakeSpec spec) {
+  tl::expected<TlsConnection, HandshakeError> connect(HandshakeSpec spec) {
     spec.sni = sni;
     ++handshakes;
-    auto c = detail::handshake(a, ep, spec, deadline());
+    auto c = handshake(a, ep, spec, deadline());
     if (!c && c.error().kind == HandshakeFailure::kNetwork && !network_error) {
       network_error = c.error().error;
     }
@@ -245,7 +221,7 @@ struct Prober {
                           "\r\nUser-Agent: groundctl-tls-grade\r\nAccept: */*\r\n"
                           "Connection: close\r\n\r\n";
     // The head is all we need; 64 KiB bounds a server that never ends it.
-    auto got = detail::exchange(a, *c, request, "\r\n\r\n", 64 * 1024, deadline());
+    auto got = exchange(a, *c, request, "\r\n\r\n", 64 * 1024, deadline());
     a.ssl_shutdown(c->ssl.get());
     a.err_clear_error();
     if (!got) {
@@ -255,43 +231,6 @@ struct Prober {
     return parse_hsts_response(*got);
   }
 };
-
-// Verifies certs[0] through certs[1..] to the trust store at the current time, for the TLS
-// server purpose.
-void verify_chain(const SslApi& a, const std::vector<X509Ptr>& certs, const std::string& ca_file,
-                  CertificateProbe& c) {
-  StorePtr store(a.store_new(), a.store_free);
-  StackPtr untrusted(a.sk_new_null(), a.sk_free);
-  StoreCtxPtr ctx(a.store_ctx_new(), a.store_ctx_free);
-  if (!store || !untrusted || !ctx) {
-    c.verify_error = "out of memory";
-    a.err_clear_error();
-    return;
-  }
-  int loaded = ca_file.empty() ? a.store_set_default_paths(store.get())
-                               : a.store_load_file(store.get(), ca_file.c_str());
-  if (loaded != 1) {
-    c.verify_error =
-        "cannot load " +
-        (ca_file.empty() ? std::string("the system trust store") : "ca file " + ca_file) + ": " +
-        detail::take_ssl_error(a);
-    return;
-  }
-  for (size_t i = 1; i < certs.size(); ++i) a.sk_push(untrusted.get(), certs[i].get());
-  auto* chain = reinterpret_cast<STACK_OF(X509)*>(untrusted.get());
-  if (a.store_ctx_init(ctx.get(), store.get(), certs[0].get(), chain) != 1) {
-    c.verify_error = "cannot start verification: " + detail::take_ssl_error(a);
-    return;
-  }
-  a.store_ctx_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);
-  c.trusted = a.verify_cert(ctx.get()) == 1;
-  if (!c.trusted) {
-    int err = a.store_ctx_get_error(ctx.get());
-    c.verify_error = a.verify_cert_error_string(err);
-    c.expired = err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID;
-  }
-  a.err_clear_error();
-}
 
 CertificateProbe describe_chain(const SslApi& a, const std::vector<X509Ptr>& certs,
                                 const std::string& ca_file, const std::string& name) {
@@ -322,20 +261,15 @@ CertificateProbe describe_chain(const SslApi& a, const std::vector<X509Ptr>& cer
   }
   c.self_signed =
       a.grade_x509_name_cmp(a.x509_get_subject_name(leaf), a.x509_get_issuer_name(leaf)) == 0;
-  verify_chain(a, certs, ca_file, c);
+  ChainVerdict verdict = verify_server_chain(a, certs, ca_file);
+  c.trusted = verdict.trusted;
+  c.verify_error = verdict.error;
+  c.expired = verdict.expired();
   X509* last = certs.back().get();
   c.chain_complete = c.trusted || a.grade_x509_name_cmp(a.x509_get_subject_name(last),
                                                         a.x509_get_issuer_name(last)) == 0;
   c.checked_name = name;
-  // As browsers check it: subjectAltName only (RFC 6125 deprecates the CN fallback), and "*"
-  // only as the whole leftmost label.
-  if (is_ip_literal(name)) {
-    c.name_matches = a.x509_check_ip_asc(leaf, name.c_str(), 0) == 1;
-  } else {
-    unsigned flags = X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
-    c.name_matches = a.x509_check_host(leaf, name.data(), name.size(), flags, nullptr) == 1;
-  }
-  a.err_clear_error();
+  c.name_matches = name_matches(a, leaf, name);
   return c;
 }
 
@@ -347,13 +281,13 @@ Result<ProbeResult> probe_server(const ProbeOptions& o) {
   }
   GC_ASSIGN_OR_RETURN(const SslApi* api, ssl_api());
   const SslApi& a = *api;
-  detail::SigpipeGuard sigpipe;
+  SigpipeGuard sigpipe;
   ProbeResult r;
   r.host = o.host;
   r.port = o.port;
   // RFC 6066 section 3: literal IP addresses are not permitted in server_name.
   r.sni = !o.sni.empty() ? o.sni : is_ip_literal(o.host) ? "" : o.host;
-  GC_ASSIGN_OR_RETURN(Endpoint ep, detail::find_endpoint(o.host, o.port, Clock::now() + o.timeout));
+  GC_ASSIGN_OR_RETURN(Endpoint ep, find_endpoint(o.host, o.port, Clock::now() + o.timeout));
   r.address = ep.text;
   Prober p{a, o, std::move(ep), r.sni, 0, std::nullopt};
   GC_ASSIGN_OR_RETURN(std::vector<std::string> legacy, legacy_suites(a));

@@ -132,6 +132,10 @@ Status bind_ssl(const DynamicLibrary& lib, SslApi& a) {
   GC_TRY(lib.bind("SSL_CIPHER_get_auth_nid", a.grade_cipher_get_auth_nid));
   GC_TRY(lib.bind("SSL_CIPHER_is_aead", a.grade_cipher_is_aead));
   GC_TRY(lib.bind("SSL_CIPHER_get_protocol_id", a.grade_cipher_get_protocol_id));
+  // PostgreSQL sessions.
+  GC_TRY(lib.bind("SSL_CTX_ctrl", a.pg_ssl_ctx_ctrl));
+  GC_TRY(lib.bind("SSL_read", a.pg_ssl_read));
+  GC_TRY(lib.bind("SSL_write", a.pg_ssl_write));
   return ok();
 }
 
@@ -157,6 +161,16 @@ Result<const SslApi*> ssl_api() {
   const Result<Loaded>& l = *loaded;
   if (!l) return l.error();
   return &l->api;
+}
+
+std::string take_ssl_error(const SslApi& a) {
+  unsigned long e = a.err_get_error();
+  a.err_clear_error();
+  if (e == 0) return "unknown error";
+  if (const char* reason = a.err_reason_error_string(e)) return reason;
+  char buf[256];
+  a.err_error_string_n(e, buf, sizeof buf);
+  return buf;
 }
 
 }  // namespace gc::tls

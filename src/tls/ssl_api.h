@@ -142,6 +142,10 @@ struct SslApi {
   decltype(&::SSL_CIPHER_get_auth_nid) grade_cipher_get_auth_nid = nullptr;
   decltype(&::SSL_CIPHER_is_aead) grade_cipher_is_aead = nullptr;
   decltype(&::SSL_CIPHER_get_protocol_id) grade_cipher_get_protocol_id = nullptr;
+  // PostgreSQL sessions (backup/pg_client.cc): the minimum version, then the session's data.
+  decltype(&::SSL_CTX_ctrl) pg_ssl_ctx_ctrl = nullptr;
+  decltype(&::SSL_read) pg_ssl_read = nullptr;
+  decltype(&::SSL_write) pg_ssl_write = nullptr;
 };
 
 // Loads both libraries on first use (thread-safe) and keeps them for the life of the process.
@@ -149,6 +153,10 @@ struct SslApi {
 // cannot be loaded ...; install it: apt-get install libssl3"), returned on every call: a
 // monitor check that cannot run must not stop the daemon.
 Result<const SslApi*> ssl_api();
+
+// The oldest error on this thread's OpenSSL queue, as its reason text ("unknown error" when
+// empty), then empties the queue so that the next call on this thread sees no stale entries.
+std::string take_ssl_error(const SslApi& a);
 
 // Owners whose deleter is the bound free function: `X509Ptr p(raw, api.x509_free)`.
 using X509Ptr = std::unique_ptr<X509, decltype(SslApi::x509_free)>;

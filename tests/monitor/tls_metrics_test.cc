@@ -425,7 +425,7 @@ TEST_F(TlsEndpoint, BadAddressIsAnError) {
   CertFacts f = inspect_endpoint("no-port-here", "", with_ca());
   EXPECT_FALSE(f.ok);
   EXPECT_EQ(f.source, "endpoint:no-port-here");
-  EXPECT_NE(f.error.find("expected host:port"), std::string::npos) << f.error;
+  EXPECT_NE(f.error.find("expected HOST:PORT"), std::string::npos) << f.error;
   EXPECT_FALSE(inspect_endpoint("[::1]", "", with_ca()).ok);
   EXPECT_FALSE(inspect_endpoint("::1:443", "", with_ca()).ok);
 }

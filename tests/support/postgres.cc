@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 #include "support/postgres.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <thread>
 
+#include "base/atomic_file.h"
 #include "base/unique_fd.h"
 
 namespace gc::testing {
@@ -52,6 +56,21 @@ Status chown_to_server(const std::string& path) {
   return {};
 }
 
+// A TCP port on 127.0.0.1 that nobody listens on right now.
+Result<int> free_port() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return tl::unexpected(sys_error("socket", "", errno));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    return tl::unexpected(sys_error("bind", "127.0.0.1:0", errno));
+  }
+  return ntohs(a.sin_port);
+}
+
 }  // namespace
 
 std::string postgres_bindir() {
@@ -60,6 +79,12 @@ std::string postgres_bindir() {
 }
 
 Result<std::unique_ptr<PostgresServer>> PostgresServer::start(std::vector<std::string> settings) {
+  PostgresOptions o;
+  o.settings = std::move(settings);
+  return start(std::move(o));
+}
+
+Result<std::unique_ptr<PostgresServer>> PostgresServer::start(PostgresOptions options) {
   std::string bindir = postgres_bindir();
   if (bindir.empty())
     return tl::unexpected(Error{Errc::kNotFound, "postgresql-15 is not installed"});
@@ -80,14 +105,37 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::start(std::vector<std::s
   if (!init.status.success()) {
     return tl::unexpected(Error{Errc::kInternal, "initdb failed: " + init.err});
   }
+  if (!options.hba.empty()) {
+    std::string hba = "local all postgres trust\n";
+    for (const std::string& line : options.hba) hba += line + "\n";
+    GC_TRY(write_file_atomic(data + "/pg_hba.conf", hba, 0600));
+    GC_TRY(chown_to_server(data + "/pg_hba.conf"));
+  }
+  if (options.ssl) {
+    GC_ASSIGN_OR_RETURN(Captured cert, run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec",
+                                            "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                            "-subj", "/CN=localhost", "-days", "2", "-keyout",
+                                            data + "/server.key", "-out", data + "/server.crt"},
+                                           work));
+    if (!cert.status.success()) {
+      return tl::unexpected(Error{Errc::kInternal, "openssl req failed: " + cert.err});
+    }
+    options.settings.push_back("ssl=on");
+  }
+  if (options.listen_tcp) {
+    GC_ASSIGN_OR_RETURN(pg->port_, free_port());
+    options.settings.push_back("listen_addresses=127.0.0.1");
+  } else {
+    options.settings.push_back("listen_addresses=");
+  }
   SpawnOptions o;
   o.argv = {bindir + "/postgres",
             "-D",
             data,
             "-k",
             pg->socket_dir_,
-            "-c",
-            "listen_addresses=",
+            "-p",
+            std::to_string(pg->port_),
             "-c",
             "fsync=off",
             "-c",
@@ -98,7 +146,7 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::start(std::vector<std::s
             "shared_buffers=32MB",
             "-c",
             "max_connections=40"};
-  for (const std::string& s : settings) {
+  for (const std::string& s : options.settings) {
     o.argv.push_back("-c");
     o.argv.push_back(s);
   }
@@ -125,18 +173,22 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::start(std::vector<std::s
   return pg;
 }
 
-PostgresServer::~PostgresServer() {
+PostgresServer::~PostgresServer() { (void)stop(); }
+
+Status PostgresServer::stop() {
   if (postmaster_ && !postmaster_->reaped()) {
     // SIGINT is PostgreSQL's fast shutdown: disconnect clients, checkpoint, exit.
-    (void)postmaster_->terminate(SIGINT, std::chrono::seconds(30));
+    GC_TRY(postmaster_->terminate(SIGINT, std::chrono::seconds(30)));
   }
+  return {};
 }
 
 Result<std::string> PostgresServer::psql(const std::string& db, const std::string& sql) const {
-  GC_ASSIGN_OR_RETURN(Captured c,
-                      run({"/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
-                           socket_dir_, "-p", "5432", "-U", "postgres", "-d", db, "-c", sql},
-                          root_.file("work")));
+  GC_ASSIGN_OR_RETURN(
+      Captured c,
+      run({"/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", socket_dir_,
+           "-p", std::to_string(port_), "-U", "postgres", "-d", db, "-c", sql},
+          root_.file("work")));
   if (!c.status.success()) {
     return tl::unexpected(
         Error{Errc::kInternal, "psql failed (" + c.status.to_string() + "): " + c.err});

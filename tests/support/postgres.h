@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // tests/support/postgres.h: a real PostgreSQL 15 server for one test, started from Debian's
-// binaries in a private temp dir, reachable only through its Unix socket (no TCP port at all).
-// As root it runs as `nobody`, since initdb and postgres refuse to run as root.
+// binaries in a private temp dir, reachable through its Unix socket and, when asked, on
+// 127.0.0.1 (a free port, optionally with TLS). As root it runs as `nobody`, since initdb and
+// postgres refuse to run as root.
 #pragma once
 
 #include <memory>
@@ -18,15 +19,31 @@ namespace gc::testing {
 // Directory of the PostgreSQL 15 server binaries, or "" when they are not installed.
 std::string postgres_bindir();
 
+struct PostgresOptions {
+  std::vector<std::string> settings;  // Extra `-c name=value` options.
+  // Also listen on 127.0.0.1, on a port that was free a moment before the start.
+  bool listen_tcp = false;
+  // ssl=on with a self-signed certificate made for this server (clients see it over TCP).
+  bool ssl = false;
+  // pg_hba.conf lines after "local all postgres trust" (which psql() needs); empty keeps
+  // initdb's file (trust for everything).
+  std::vector<std::string> hba;
+};
+
 class PostgresServer {
  public:
   // initdb (trust auth for the superuser role "postgres") and start; waits until it accepts
-  // connections. `settings` are extra `-c name=value` options.
+  // connections.
   static Result<std::unique_ptr<PostgresServer>> start(std::vector<std::string> settings = {});
+  static Result<std::unique_ptr<PostgresServer>> start(PostgresOptions options);
   ~PostgresServer();  // Fast shutdown (SIGINT), then SIGKILL if it hangs.
 
+  // Fast shutdown now (clients are disconnected); the data directory stays.
+  Status stop();
+
   const std::string& socket_dir() const { return socket_dir_; }
-  int port() const { return 5432; }  // Only names the socket file; there is no TCP listener.
+  // Names the socket file, and is the TCP port with listen_tcp.
+  int port() const { return port_; }
   std::string data_dir() const { return root_.file("data"); }
 
   // Runs SQL with psql as "postgres" on `db`; returns stdout (unaligned, tuples only, '|'
@@ -39,6 +56,7 @@ class PostgresServer {
   explicit PostgresServer(TempDir root) : root_(std::move(root)) {}
   TempDir root_;
   std::string socket_dir_;
+  int port_ = 5432;
   std::optional<ChildProcess> postmaster_;
 };
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// tls/probe_net.cc: connections and handshakes for the TLS probe, non-blocking under poll(2) so
-// that every step honours the deadline.
-#include "tls/probe_net.h"
+// tls/connection.cc: connections and handshakes, non-blocking under poll(2) so that every step
+// honours the deadline.
+#include "tls/connection.h"
 
 #include <netdb.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 #include <cstring>
 #include <memory>
 
-namespace gc::tls::detail {
+namespace gc::tls {
 namespace {
 
 // Waits until `fd` is ready for `events` or `deadline` passes. Errors: kTimeout, kIo.
@@ -78,17 +78,7 @@ Result<int> drive(const SslApi& a, SSL* ssl, int fd, const char* what, Clock::ti
 
 }  // namespace
 
-std::string take_ssl_error(const SslApi& a) {
-  unsigned long e = a.err_get_error();
-  a.err_clear_error();
-  if (e == 0) return "unknown error";
-  if (const char* reason = a.err_reason_error_string(e)) return reason;
-  char buf[256];
-  a.err_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
-Result<Endpoint> find_endpoint(const std::string& host, int port, Clock::time_point deadline) {
+Result<Connected> connect_first(const std::string& host, int port, Clock::time_point deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -109,11 +99,16 @@ Result<Endpoint> find_endpoint(const std::string& host, int port, Clock::time_po
     ep.len = ai->ai_addrlen;
     ep.text = numeric_address(ai->ai_addr, ai->ai_addrlen);
     auto fd = connect_addr(ai->ai_addr, ai->ai_addrlen, ep.text, deadline);
-    if (fd) return ep;
+    if (fd) return Connected{std::move(ep), std::move(*fd)};
     last = fd.error();
     if (last.code == Errc::kTimeout) break;
   }
   return last;
+}
+
+Result<Endpoint> find_endpoint(const std::string& host, int port, Clock::time_point deadline) {
+  GC_ASSIGN_OR_RETURN(Connected c, connect_first(host, port, deadline));
+  return std::move(c.endpoint);
 }
 
 Result<UniqueFd> connect_to(const Endpoint& ep, Clock::time_point deadline) {
@@ -123,6 +118,14 @@ Result<UniqueFd> connect_to(const Endpoint& ep, Clock::time_point deadline) {
 tl::expected<TlsConnection, HandshakeError> handshake(const SslApi& a, const Endpoint& ep,
                                                       const HandshakeSpec& spec,
                                                       Clock::time_point deadline) {
+  auto fd = connect_to(ep, deadline);
+  if (!fd) return tl::unexpected(HandshakeError{HandshakeFailure::kNetwork, fd.error()});
+  return handshake_on(a, std::move(*fd), spec, deadline);
+}
+
+tl::expected<TlsConnection, HandshakeError> handshake_on(const SslApi& a, UniqueFd fd,
+                                                         const HandshakeSpec& spec,
+                                                         Clock::time_point deadline) {
   auto fail = [](HandshakeFailure kind, Error e) {
     return tl::unexpected(HandshakeError{kind, std::move(e)});
   };
@@ -149,9 +152,7 @@ tl::expected<TlsConnection, HandshakeError> handshake(const SslApi& a, const End
     return fail(HandshakeFailure::kRefused,
                 make_error(Errc::kInvalidArgument, "ciphersuites: " + take_ssl_error(a)));
   }
-  auto fd = connect_to(ep, deadline);
-  if (!fd) return fail(HandshakeFailure::kNetwork, fd.error());
-  c.fd = std::move(*fd);
+  c.fd = std::move(fd);
   c.ssl.reset(a.ssl_new(c.ctx.get()));
   if (!c.ssl || a.ssl_set_fd(c.ssl.get(), c.fd.get()) != 1) {
     return fail(HandshakeFailure::kNetwork,
@@ -211,6 +212,17 @@ Result<std::string> exchange(const SslApi& a, TlsConnection& c, const std::strin
   return got;
 }
 
+std::vector<X509Ptr> peer_chain(const SslApi& a, SSL* ssl) {
+  std::vector<X509Ptr> certs;
+  // On the client side the stack includes the leaf, first. The SSL owns it; we take references.
+  const auto* chain = reinterpret_cast<const OPENSSL_STACK*>(a.ssl_get_peer_cert_chain(ssl));
+  for (int i = 0; chain != nullptr && i < a.sk_num(chain); ++i) {
+    auto* x = static_cast<X509*>(a.sk_value(chain, i));
+    if (x != nullptr && a.x509_up_ref(x) == 1) certs.emplace_back(x, a.x509_free);
+  }
+  return certs;
+}
+
 SigpipeGuard::SigpipeGuard() {
   sigset_t pipe_only;
   ::sigemptyset(&pipe_only);
@@ -234,4 +246,4 @@ SigpipeGuard::~SigpipeGuard() {
   ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 
-}  // namespace gc::tls::detail
+}  // namespace gc::tls

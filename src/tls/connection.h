@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// tls/probe_net.h: the I/O under probe.h: TCP connections to one resolved address and TLS client
-// handshakes on them, each bounded by a deadline. Internal to gc_tls.
+// tls/connection.h: TLS client connections for looking at servers (not for sending data that
+// needs protecting): TCP connections to a resolved address and handshakes on them that accept
+// whatever the server offers, each bounded by a deadline. The grading probe (probe.h) and the
+// monitor's certificate collector (monitor/tls_metrics.h) use them.
 #pragma once
 
 #include <signal.h>
@@ -15,7 +17,7 @@
 #include "base/unique_fd.h"
 #include "tls/ssl_api.h"
 
-namespace gc::tls::detail {
+namespace gc::tls {
 
 using Clock = std::chrono::steady_clock;
 
@@ -26,16 +28,24 @@ struct Endpoint {
   std::string text;  // "127.0.0.1:443", "[::1]:443".
 };
 
-// Resolves host:port and connects to each address in turn until one accepts, before `deadline`;
-// returns the address that worked. Errors: kNotFound (no such name), kUnavailable (refused,
-// unreachable: the last address's error), kTimeout.
+// An open TCP connection and the address it reached.
+struct Connected {
+  Endpoint endpoint;
+  UniqueFd fd;
+};
+
+// Resolves host:port and connects to each address in getaddrinfo's order (RFC 6724) until one
+// accepts, before `deadline`. Errors: kNotFound (no such name), kUnavailable (refused,
+// unreachable: the last address's error, "connect ADDR: ..."), kTimeout ("connect ADDR: timed
+// out").
+Result<Connected> connect_first(const std::string& host, int port, Clock::time_point deadline);
+
+// connect_first()'s address, for callers that make many connections to it; the connection is
+// closed.
 Result<Endpoint> find_endpoint(const std::string& host, int port, Clock::time_point deadline);
 
 // A new TCP connection to `ep`. Errors: kUnavailable, kTimeout.
 Result<UniqueFd> connect_to(const Endpoint& ep, Clock::time_point deadline);
-
-// The oldest error on this thread's OpenSSL queue as text; empties the queue.
-std::string take_ssl_error(const SslApi& a);
 
 // A client connection after its handshake. Members are destroyed in reverse order: the SSL
 // before its context, both before the socket.
@@ -62,12 +72,22 @@ struct HandshakeError {
   Error error;
 };
 
-// Connects and runs one client handshake with a permissive context (security level 0, legacy
-// server connect allowed, no certificate verification: the probe verifies apart). Blocks until
-// done or `deadline`. Thread-safe.
+// Runs one client handshake on the connected socket `fd` with a permissive context (security
+// level 0, legacy server connect allowed, no certificate verification: callers verify apart,
+// see chain_check.h, so that a bad chain can still be described). Blocks until done or
+// `deadline` (errors then: kTimeout "tls handshake: timed out"). Thread-safe.
+tl::expected<TlsConnection, HandshakeError> handshake_on(const SslApi& a, UniqueFd fd,
+                                                         const HandshakeSpec& spec,
+                                                         Clock::time_point deadline);
+
+// connect_to(ep) then handshake_on() it.
 tl::expected<TlsConnection, HandshakeError> handshake(const SslApi& a, const Endpoint& ep,
                                                       const HandshakeSpec& spec,
                                                       Clock::time_point deadline);
+
+// The certificates the server presented, leaf first, each with its own reference (they outlive
+// the connection). Empty before a handshake or when the server sent none.
+std::vector<X509Ptr> peer_chain(const SslApi& a, SSL* ssl);
 
 // Writes all of `data`, then reads until `stop` is found in what was read, the peer closes, or
 // `max_bytes` arrived. Errors: kTimeout, kUnavailable, kIo.
@@ -89,4 +109,4 @@ class SigpipeGuard {
   bool was_pending_ = false;
 };
 
-}  // namespace gc::tls::detail
+}  // namespace gc::tls
