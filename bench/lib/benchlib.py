@@ -139,6 +139,29 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def scrape_times(conns, n):
+    """`n` interleaved GET /metrics on each keep-alive http.client connection (as Prometheus
+    scrapes); per name: the list of times in ms, and the last body."""
+    times = {k: [] for k in conns}
+    bodies = {}
+    for _ in range(n):
+        for name, conn in conns.items():
+            t0 = time.perf_counter()
+            conn.request("GET", "/metrics")
+            resp = conn.getresponse()
+            body = resp.read()
+            times[name].append((time.perf_counter() - t0) * 1000)
+            if resp.status != 200:
+                raise RuntimeError(f"{name}: /metrics answered {resp.status}")
+            bodies[name] = body
+    return times, bodies
+
+
+def p95(values):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
+
+
 def machine_load():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])

@@ -180,6 +180,22 @@ int cmd_status(const Globals& g) {
                     c.value("error", "").c_str());
       }
     }
+    if (r.contains("certificates") && r["certificates"].is_array()) {
+      std::printf("\ncertificates:\n");
+      for (const json& c : r["certificates"]) {
+        if (!c.value("ok", false)) {
+          std::printf("  %s: UNREADABLE (the daemon log says why)\n",
+                      c.value("source", "").c_str());
+          continue;
+        }
+        std::int64_t left = c.value("expires_in_s", std::int64_t{0});
+        std::printf("  %s: %s, expires %s (%s %lld d), issuer %s\n", c.value("source", "").c_str(),
+                    c.value("valid", false) ? "valid" : "NOT VALID",
+                    c.value("expires_at", "").c_str(), left < 0 ? "expired" : "in",
+                    static_cast<long long>((left < 0 ? -left : left) / 86400),
+                    c.value("issuer", "").c_str());
+      }
+    }
     if (r.contains("alerts")) {
       const json& a = r["alerts"];
       if (a["firing"].empty()) {

@@ -144,6 +144,12 @@ AlertEngine::AlertEngine(boost::asio::io_context& io, std::function<monitor::Met
 AlertEngine::~AlertEngine() { stop(); }
 
 void AlertEngine::stop() {
+  if (!stopped_ && history_) {
+    // The minute in progress, so that a restart leaves no gap in the charts.
+    if (Status st = history_->flush_open(now_ms()); !st) {
+      spdlog::error("metric history: the last minute was not written: {}", st.error().message);
+    }
+  }
   stopped_ = true;
   timer_.cancel();
   worker_.reset();

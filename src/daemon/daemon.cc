@@ -30,6 +30,7 @@
 #include "deploy/deployer.h"
 #include "http/dashboard.h"
 #include "http/server.h"
+#include "monitor/tls_metrics.h"
 
 namespace gc::daemon {
 namespace {
@@ -166,6 +167,14 @@ int run(const std::string& config_path) {
   state.cert_status = [&certs, &state]() -> json {
     if (!state.config.tls) return nullptr;
     return certs.status_json();
+  };
+  // The monitored certificates, from the TLS collector's latest run (status, the dashboard).
+  state.certificates = [&collectors] {
+    monitor::MetricSet set;
+    for (const auto& b : collectors) b->add_latest(set);
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    return monitor::certificates_json(
+        set, std::chrono::duration_cast<std::chrono::seconds>(now).count());
   };
   AlertEngine alerting(io, [&state, &collectors, &audits, &certs] {
     monitor::MetricSet set = collect_all(state, collectors);

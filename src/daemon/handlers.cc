@@ -183,6 +183,9 @@ json status_json(const DaemonState& state) {
   if (state.http_status) reply["http"] = state.http_status();
   if (state.audit_status) reply["audit"] = state.audit_status();
   if (state.cert_status) reply["certificate"] = state.cert_status();
+  if (state.certificates) {
+    if (json certs = state.certificates(); !certs.empty()) reply["certificates"] = certs;
+  }
   if (state.alerts) {
     json firing = json::array();
     int pending = 0;

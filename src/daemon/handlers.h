@@ -25,6 +25,8 @@ struct DaemonState {
   std::function<nlohmann::json()> audit_status;   // {score, failed, time} of the newest audit.
   // The last certificate renewal check (CertScheduler::status_json()), null before the first.
   std::function<nlohmann::json()> cert_status;
+  // The monitored certificates (monitor::certificates_json()), [] before the first TLS check.
+  std::function<nlohmann::json()> certificates;
   // What GET /metrics serves, as JSON, families whose name starts with the prefix.
   std::function<nlohmann::json(const std::string&)> metrics;
   // Active alerts, silences, rule errors and notifiers (AlertEngine::alerts_json()).
@@ -44,7 +46,8 @@ nlohmann::json describe_json(const supervisor::Service& service);
 // instances), listen (bound addresses)}.
 nlohmann::json services_json(const supervisor::Supervisor& sup);
 // What `groundctl status --json` prints: server, pid, config, started_ms, services, and backup,
-// deploy, http and alerts (firing, pending count) when the daemon has them.
+// deploy, http, audit, certificate (renewal), certificates (monitored) and alerts (firing,
+// pending count) when the daemon has them.
 nlohmann::json status_json(const DaemonState& state);
 
 }  // namespace gc::daemon

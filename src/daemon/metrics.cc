@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <map>
+#include <memory>
 #include <optional>
 
 #include "backup/catalog.h"
@@ -210,13 +212,25 @@ std::vector<std::unique_ptr<monitor::BackgroundCollector>> start_collectors(
     ssize_t exe_len = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
     std::string self = exe_len > 0 ? std::string(exe, static_cast<std::size_t>(exe_len)) : "";
     // Certificates change rarely and expiry is a date: every 5 minutes is plenty.
+    // Why each source last failed, logged once per failure streak (the collector's own thread
+    // is its only user).
+    auto failing = std::make_shared<std::map<std::string, std::string>>();
     out.push_back(std::make_unique<monitor::BackgroundCollector>(
-        [targets, options, self](MetricSet& set) {
+        [targets, options, self, failing](MetricSet& set) {
           std::vector<monitor::CertFacts> facts;
           if (!self.empty()) {
             facts = monitor::inspect_targets_in_child(self, targets, options);
           } else {  // No /proc: in-process, as before.
             for (const auto& t : targets) facts.push_back(monitor::inspect_target(t, options));
+          }
+          for (const auto& f : facts) {
+            if (f.ok) {
+              if (failing->erase(f.source) > 0)
+                spdlog::info("certificate {}: read again", f.source);
+            } else if (auto& why = (*failing)[f.source]; why != f.error) {
+              why = f.error;
+              spdlog::warn("certificate {}: {}", f.source, f.error);
+            }
           }
           auto now = std::chrono::system_clock::now().time_since_epoch();
           monitor::add_tls_metrics(

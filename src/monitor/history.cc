@@ -181,14 +181,26 @@ Status HistoryStore::flush(int64_t now_ms) {
     rolled_until_ms_ = rolled_before;  // The transaction's progress was rolled back.
     return st;
   }
-  for (auto it = open_.begin(); it != open_.end();) {
-    auto& buckets = it->second;
-    buckets.erase(buckets.begin(), buckets.lower_bound(minute_now));
-    it = buckets.empty() ? open_.erase(it) : std::next(it);
-  }
-  written_until_ms_ = std::max(written_until_ms_, minute_now);
+  forget_written(minute_now);
   if (prune_due) last_prune_ms_ = now_ms;
   return ok();
+}
+
+Status HistoryStore::flush_open(int64_t now_ms) {
+  if (open_.empty()) return ok();
+  int64_t until = floor_to(now_ms, kMinuteMs) + kMinuteMs;
+  GC_TRY(db_.transaction([&]() -> Status { return write_minutes(until); }));
+  forget_written(until);
+  return ok();
+}
+
+void HistoryStore::forget_written(int64_t before_ms) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    auto& buckets = it->second;
+    buckets.erase(buckets.begin(), buckets.lower_bound(before_ms));
+    it = buckets.empty() ? open_.erase(it) : std::next(it);
+  }
+  written_until_ms_ = std::max(written_until_ms_, before_ms);
 }
 
 Status HistoryStore::write_minutes(int64_t before_ms) {

@@ -77,6 +77,12 @@ class HistoryStore {
   // memory stays bounded.
   Status flush(int64_t now_ms);
 
+  // The daemon is stopping: writes every bucket still in memory, the minute of now_ms
+  // included, so a restart loses no samples (the next process merges its own samples of that
+  // minute into the row). Samples for that minute added afterwards are skipped. Errors: those
+  // of SQLite; the buckets then stay in memory.
+  Status flush_open(int64_t now_ms);
+
   // The series named `name` over (now_ms - range_ms, now_ms]: from the 1-minute tier when
   // range_ms <= 6 h, else the 1-hour tier, with adjacent buckets merged when the range would
   // give a series more than kMaxPointsPerSeries points. The buckets still in memory are
@@ -94,6 +100,8 @@ class HistoryStore {
   HistoryStore(store::Database db, int64_t retention_ms, int64_t rolled_until_ms)
       : db_(std::move(db)), retention_ms_(retention_ms), rolled_until_ms_(rolled_until_ms) {}
   Status write_minutes(int64_t before_ms);
+  // Drops the buckets before `before_ms` once written; later samples for them are skipped.
+  void forget_written(int64_t before_ms);
   Status roll_hours(int64_t hour_now_ms);
   Status prune(int64_t now_ms);
 

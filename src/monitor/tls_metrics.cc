@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <utility>
 
 #include "base/unique_fd.h"
+#include "base/utc_time.h"
 #include "tls/chain_check.h"
 #include "tls/connection.h"
 #include "tls/probe.h"
@@ -184,6 +186,41 @@ void add_tls_metrics(const std::vector<CertFacts>& facts, int64_t now_s, MetricS
               "The earliest notAfter time over the certificate chain, in unix seconds.", by_source,
               static_cast<double>(f.chain_not_after));
   }
+}
+
+nlohmann::json certificates_json(const MetricSet& set, int64_t now_s) {
+  std::map<std::string, nlohmann::json> by_source;
+  auto each = [&set](const char* name, auto&& f) {
+    auto it = set.families().find(name);
+    if (it == set.families().end()) return;
+    for (const Sample& s : it->second.samples) {
+      auto src = s.labels.find("source");
+      if (src != s.labels.end()) f(src->second, s);
+    }
+  };
+  each("groundctl_tls_probe_success", [&](const std::string& src, const Sample& s) {
+    by_source[src] = {{"source", src}, {"ok", s.value == 1}, {"valid", false}};
+  });
+  each("groundctl_tls_cert_valid", [&](const std::string& src, const Sample& s) {
+    if (by_source.count(src)) by_source[src]["valid"] = s.value == 1;
+  });
+  each("groundctl_tls_cert_expiry_timestamp_seconds", [&](const std::string& src, const Sample& s) {
+    if (!by_source.count(src)) return;
+    auto label = [&s](const char* k) {
+      auto it = s.labels.find(k);
+      return it == s.labels.end() ? std::string() : it->second;
+    };
+    auto not_after = static_cast<int64_t>(s.value);
+    nlohmann::json& c = by_source[src];
+    c["subject"] = label("subject");
+    c["issuer"] = label("issuer");
+    c["expires_at"] =
+        format_utc(std::chrono::system_clock::time_point(std::chrono::seconds(not_after)));
+    c["expires_in_s"] = not_after - now_s;
+  });
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& [src, c] : by_source) out.push_back(std::move(c));
+  return out;
 }
 
 }  // namespace gc::monitor

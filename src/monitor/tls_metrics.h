@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -77,5 +78,11 @@ CertFacts inspect_target(const TlsTarget& target, const TlsOptions& o);
 //   groundctl_tls_cert_not_before_timestamp_seconds{source}              not_before
 //   groundctl_tls_chain_expiry_timestamp_seconds{source}                 chain_not_after
 void add_tls_metrics(const std::vector<CertFacts>& facts, int64_t now_s, MetricSet& out);
+
+// Pure: the certificates that add_tls_metrics() put in `set`, one object per source in source
+// order, for `groundctl status` and the dashboard's tile: {source, ok, valid} and, when ok,
+// {subject, issuer, expires_at (RFC 3339 UTC), expires_in_s (from now_s, negative once
+// expired)}. An empty array when `set` has no groundctl_tls_* samples.
+nlohmann::json certificates_json(const MetricSet& set, int64_t now_s);
 
 }  // namespace gc::monitor

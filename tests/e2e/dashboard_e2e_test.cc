@@ -193,9 +193,24 @@ TEST(DashboardE2e, ThePageNeedsNoTokenButTheDataDoes) {
 }
 
 TEST(DashboardE2e, ChromiumRendersItWithoutErrors) {
-  auto d = Daemon::start("[monitor]\ninterval = \"1s\"\n\n" + app_service());
+  // A monitored certificate file that its CA file trusts: the certificate tile shows its expiry.
+  auto certs = TempDir::create("gc-dashboard-cert-");
+  ASSERT_TRUE(certs);
+  std::string cert = certs->file("cert.pem");
+  CliResult gen =
+      run_capture({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                   "ec_paramgen_curve:P-256", "-nodes", "-keyout", certs->file("key.pem"), "-out",
+                   cert, "-days", "30", "-subj", "/CN=api.example.test"},
+                  certs->path());
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  auto d = Daemon::start("[monitor]\ninterval = \"1s\"\n[monitor.tls]\nfiles = [\"" + cert +
+                         "\"]\nca_file = \"" + cert + "\"\n\n" + app_service());
   std::string addr = http_address(*d);
   ASSERT_FALSE(addr.empty()) << d->daemon_log();
+  ASSERT_TRUE(eventually([&] {
+    json st = d->cli({"status", "--json"}).parsed();
+    return st.is_object() && st.contains("certificates");
+  })) << d->cli({"status", "--json"}).out;
   // Wait for the history to have points, so that the page has charts to draw.
   HttpReply load;
   ASSERT_TRUE(eventually(
@@ -222,6 +237,11 @@ TEST(DashboardE2e, ChromiumRendersItWithoutErrors) {
   EXPECT_NE(dom.out.find("class=\"uplot"), std::string::npos);
   EXPECT_NE(dom.out.find("id=\"error\" class=\"banner\" role=\"alert\" hidden"), std::string::npos)
       << "the error banner shows:\n"
+      << dom.out;
+  EXPECT_TRUE(std::regex_search(
+      dom.out, std::regex("class=\"tile ok\" id=\"tile-certificate\"><h2>Certificate</h2>"
+                          "<p class=\"value\">expires in (29|30) d</p>"
+                          "<p class=\"detail\">1 checked</p>")))
       << dom.out;
   for (const auto& line : page_problems(dom.err)) ADD_FAILURE() << "from the page: " << line;
   std::cout << "dashboard: " << charts << " charts drawn\n";

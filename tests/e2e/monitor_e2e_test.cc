@@ -15,6 +15,7 @@
 #include "base/child_process.h"
 #include "base/unique_fd.h"
 #include "e2e/harness.h"
+#include "store/database.h"
 
 namespace gc::e2e {
 namespace {
@@ -187,6 +188,52 @@ TEST(MonitorE2e, FollowsNginxAndWinstonLogsAndCertificateFiles) {
   EXPECT_NE(delivered(alerts, "CertificateExpiring")[0].second.find("cert.pem expires in 1d"),
             std::string::npos)
       << delivered(alerts, "CertificateExpiring")[0].second;
+  // `groundctl status` carries the monitored certificate, as JSON and as text.
+  nlohmann::json status = d->cli({"status", "--json"}).parsed();
+  ASSERT_TRUE(status.contains("certificates")) << status.dump();
+  ASSERT_EQ(status["certificates"].size(), 1u) << status.dump();
+  const nlohmann::json& c = status["certificates"][0];
+  EXPECT_EQ(c["source"], "file:" + cert);
+  EXPECT_EQ(c["ok"], true);
+  EXPECT_EQ(c["valid"], false);  // Self-signed.
+  EXPECT_EQ(c["subject"], "api.example.test");
+  EXPECT_GT(c["expires_in_s"].get<int64_t>(), 86400);
+  EXPECT_LT(c["expires_in_s"].get<int64_t>(), 3 * 86400);
+  std::string text = d->cli({"status"}).out;
+  EXPECT_NE(text.find(cert + ": NOT VALID, expires "), std::string::npos) << text;
+  EXPECT_NE(text.find("(in 1 d)"), std::string::npos) << text;
+}
+
+TEST(MonitorE2e, StoppingWritesTheMinuteInProgressToTheHistory) {
+  auto d = Daemon::start("[monitor]\ninterval = \"1s\"\n");
+  ASSERT_FALSE(HasFailure());
+  // Stop between 5 and 50 s into a minute and at least 5 s after the start: the daemon has
+  // sampled that minute several times and will not reach the next one before it exits.
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t started = now_ms();
+  ASSERT_TRUE(eventually(
+      [&] {
+        int64_t now = now_ms(), s = now % 60'000;
+        return now - started >= 5'000 && s >= 5'000 && s <= 50'000;
+      },
+      std::chrono::seconds(70)));
+  int64_t minute = now_ms() / 60'000 * 60'000;
+  ExitStatus st = d->terminate();
+  EXPECT_TRUE(st.success()) << st.to_string();
+  auto db = store::Database::open(d->dir() + "/state/state.db");
+  ASSERT_TRUE(db) << db.error().message;
+  auto q = db->prepare(
+      "SELECT max(m.t), sum(m.samples) FROM history_1m AS m JOIN history_series AS s"
+      " ON s.id = m.series WHERE s.name = 'host_load1' AND m.t = ?");
+  ASSERT_TRUE(q) << q.error().message;
+  q->bind(1, minute);
+  ASSERT_TRUE(q->step().value_or(false));
+  EXPECT_EQ(q->column_int(0), minute) << d->daemon_log();
+  EXPECT_GE(q->column_int(1), 3);  // At least 5 s of 1 s samples.
 }
 
 TEST(MonitorE2e, RealPrometheusScrapesTheDaemon) {

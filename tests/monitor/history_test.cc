@@ -183,6 +183,29 @@ TEST(HistoryStore, ReopenKeepsWhatWasWritten) {
   expect_point(s[0].points[0], kT0, 0.25, 0.25, 0.25, 0.25);
 }
 
+TEST(HistoryStore, FlushOpenWritesTheMinuteInProgressAndARestartMergesIntoIt) {
+  Fixture f;
+  {
+    HistoryStore h = f.open();
+    h.add("m", {}, kT0 + 5 * kSec, 2);
+    h.add("m", {}, kT0 + 15 * kSec, 4);
+    ASSERT_TRUE(h.flush(kT0 + 20 * kSec));
+    EXPECT_EQ(f.count("history_1m"), 0);  // flush() writes closed minutes only.
+    ASSERT_TRUE(h.flush_open(kT0 + 20 * kSec));
+    EXPECT_EQ(f.count("history_1m"), 1);
+    h.add("m", {}, kT0 + 25 * kSec, 100);  // After the final write: skipped.
+    ASSERT_TRUE(h.flush_open(kT0 + 30 * kSec));
+  }
+  HistoryStore h = f.open();  // The next daemon, in the same minute.
+  h.add("m", {}, kT0 + 35 * kSec, 6);
+  ASSERT_TRUE(h.flush(kT0 + kMin));
+  EXPECT_EQ(f.count("history_1m"), 1);
+  auto s = query(h, "m", kHour, kT0 + kMin);
+  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s[0].points.size(), 1u);
+  expect_point(s[0].points[0], kT0, 4, 2, 6, 6);
+}
+
 TEST(HistoryStore, QueriesIncludeTheOpenBucket) {
   Fixture f;
   HistoryStore h = f.open();

@@ -528,6 +528,34 @@ TEST(TlsMetrics, ValidNeedsEveryCondition) {
   }
 }
 
+TEST(TlsMetrics, CertificatesJsonListsEachSourceFromTheGauges) {
+  CertFacts failed;
+  failed.source = "file:/etc/missing.pem";
+  failed.error = "open /etc/missing.pem: No such file or directory";
+  CertFacts wrong_name = healthy("endpoint:example.org:443");
+  wrong_name.name_matches = false;
+  MetricSet set;
+  add_tls_metrics({healthy("file:/etc/ssl/a.pem"), failed, wrong_name}, 1500, set);
+  set.gauge("node_load1", "Load.", {}, 0.5);  // Other families are ignored.
+  nlohmann::json certs = certificates_json(set, 1500);
+  ASSERT_EQ(certs.size(), 3u) << certs.dump();
+  // In source order.
+  EXPECT_EQ(certs[0], (nlohmann::json{{"source", "endpoint:example.org:443"},
+                                      {"ok", true},
+                                      {"valid", false},
+                                      {"subject", "example.org"},
+                                      {"issuer", "R3"},
+                                      {"expires_at", "1970-01-01T00:33:20Z"},
+                                      {"expires_in_s", 500}}));
+  EXPECT_EQ(certs[1],
+            (nlohmann::json{{"source", "file:/etc/missing.pem"}, {"ok", false}, {"valid", false}}));
+  EXPECT_EQ(certs[2]["source"], "file:/etc/ssl/a.pem");
+  EXPECT_EQ(certs[2]["valid"], true);
+  // Expired: a negative time left.
+  EXPECT_EQ(certificates_json(set, 2600)[2]["expires_in_s"], -600);
+  EXPECT_EQ(certificates_json(MetricSet{}, 1500), nlohmann::json::array());
+}
+
 TEST(TlsMetrics, PromtoolAcceptsTheRenderedText) {
   auto dir = TempDir::create("gc-tls-prom-");
   ASSERT_TRUE(dir) << dir.error().message;

@@ -186,15 +186,25 @@
     setTile("backup", state, last ? ago(last.finished_at) || "done" : "never", detail);
   }
 
-  // From the status if it has certificates, else from the certificate alerts.
+  // From the status's monitored certificates (the TLS collector), else from the certificate
+  // alerts. Any certificate unreadable or not valid turns the tile red; else the soonest expiry
+  // sets it.
   function renderCertificateTile(status, alerts) {
-    const certs = status.certificates || status.tls;
+    const certs = status.certificates;
     if (Array.isArray(certs) && certs.length > 0) {
-      const expiries = certs.map((c) => toMs(c.expires_at || c.not_after)).filter((t) => t > 0);
-      if (expiries.length > 0) {
-        const days = Math.floor((Math.min(...expiries) - Date.now()) / 86400000);
+      const broken = certs.filter((c) => !c.ok || !c.valid);
+      const expiries = certs.map((c) => toMs(c.expires_at)).filter((t) => t > 0);
+      const days = expiries.length > 0
+        ? Math.floor((Math.min(...expiries) - Date.now()) / 86400000) : NaN;
+      const detail = `${certs.length} checked` +
+        (broken.length > 0 ? `; not valid: ${broken.map((c) => c.source).join(", ")}` : "");
+      if (broken.length > 0) {
+        return setTile("certificate", "bad", broken.some((c) => !c.ok) ? "unreadable" : "not valid",
+                       detail);
+      }
+      if (!Number.isNaN(days)) {
         return setTile("certificate", days < 3 ? "bad" : days < 14 ? "warn" : "ok",
-                       `expires in ${days} d`, `${certs.length} checked`);
+                       `expires in ${days} d`, detail);
       }
     }
     const list = alerts && Array.isArray(alerts.alerts) ? alerts.alerts : [];
