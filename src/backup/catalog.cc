@@ -133,6 +133,13 @@ Result<std::vector<CatalogSet>> Catalog::pending_uploads() {
   }
 }
 
+Result<std::int64_t> Catalog::data_version() {
+  GC_ASSIGN_OR_RETURN(store::Statement q, db_.prepare("PRAGMA data_version"));
+  GC_ASSIGN_OR_RETURN(bool row, q.step());
+  if (!row) return make_error(Errc::kInternal, "PRAGMA data_version returned no row");
+  return q.column_int(0);
+}
+
 Result<BackupStatus> Catalog::status() {
   BackupStatus st;
   const std::string run_cols = "SELECT started_at, finished_at, ok, set_id, error FROM backup_runs";

@@ -69,6 +69,9 @@ class Catalog {
   Result<std::optional<CatalogSet>> find_set(const std::string& id);
   Result<std::vector<CatalogSet>> pending_uploads();  // Oldest first.
   Result<BackupStatus> status();
+  // SQLite's data_version of this connection: it changes when another connection (another
+  // process's included) commits to state.db, so a reader can keep status() until it does.
+  Result<std::int64_t> data_version();
 
  private:
   explicit Catalog(store::Database db) : db_(std::move(db)) {}

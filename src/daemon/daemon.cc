@@ -176,14 +176,16 @@ int run(const std::string& config_path) {
     return monitor::certificates_json(
         set, std::chrono::duration_cast<std::chrono::seconds>(now).count());
   };
-  AlertEngine alerting(io, [&state, &collectors, &audits, &certs] {
-    monitor::MetricSet set = collect_all(state, collectors);
+  BackupGauges backup_gauges;
+  AlertEngine alerting(io, [&state, &backup_gauges, &collectors, &audits, &certs] {
+    monitor::MetricSet set = collect_all(state, backup_gauges, collectors);
     audits.add_metrics(set);
     certs.add_metrics(set);
     return set;
   });
-  std::function<monitor::MetricSet()> scrape = [&state, &collectors, &alerting, &audits, &certs] {
-    monitor::MetricSet set = collect_all(state, collectors);
+  std::function<monitor::MetricSet()> scrape = [&state, &backup_gauges, &collectors, &alerting,
+                                                &audits, &certs] {
+    monitor::MetricSet set = collect_all(state, backup_gauges, collectors);
     audits.add_metrics(set);
     certs.add_metrics(set);
     alerting.add_metrics(set);

@@ -33,6 +33,43 @@ double unix_seconds(const std::string& rfc3339) {
   return t ? static_cast<double>(t->time_since_epoch().count()) : 0;
 }
 
+// The gauges of `st`, the catalog's summary.
+void add_backup_gauges(const backup::BackupStatus& st, MetricSet& out) {
+  out.gauge("groundctl_backup_configured", "1 when [backup] is configured.", {}, 1);
+  if (st.last_run) {
+    out.gauge("groundctl_backup_last_run_success", "1 if the last backup run succeeded.", {},
+              st.last_run->ok ? 1 : 0);
+    out.gauge("groundctl_backup_last_run_timestamp_seconds",
+              "When the last backup run finished, in unixtime.", {},
+              unix_seconds(st.last_run->finished_at));
+  }
+  if (st.last_success) {
+    out.gauge("groundctl_backup_last_success_timestamp_seconds",
+              "When the last successful backup finished, in unixtime.", {},
+              unix_seconds(st.last_success->finished_at));
+  }
+  if (st.last_set) {
+    out.gauge("groundctl_backup_last_set_verified",
+              "1 if the newest set passed verification (restored while written).", {},
+              st.last_set->verify_result == "passed" ? 1 : 0);
+    out.gauge("groundctl_backup_last_set_bytes", "Size of the newest set.", {},
+              static_cast<double>(st.last_set->bytes));
+  }
+  out.gauge("groundctl_backup_upload_pending", "1 if a set waits for its offsite upload.", {},
+            st.oldest_pending_upload ? 1 : 0);
+  if (st.oldest_pending_upload) {
+    out.gauge("groundctl_backup_oldest_pending_upload_timestamp_seconds",
+              "When the oldest set still waiting for upload finished, in unixtime.", {},
+              unix_seconds(*st.oldest_pending_upload));
+  }
+  if (st.last_drill) {
+    out.gauge("groundctl_backup_last_drill_success", "1 if the last restore drill succeeded.", {},
+              st.last_drill->ok ? 1 : 0);
+    out.gauge("groundctl_backup_last_drill_restore_seconds",
+              "How long the last restore drill took (RTO).", {}, st.last_drill->restore_seconds);
+  }
+}
+
 }  // namespace
 
 void collect_instances(const supervisor::Supervisor& sup, const config::Config& config,
@@ -67,45 +104,29 @@ void collect_instances(const supervisor::Supervisor& sup, const config::Config& 
   }
 }
 
-void collect_backups(const config::Config& config, MetricSet& out) {
+void BackupGauges::collect(const config::Config& config, MetricSet& out) {
   if (!config.backup) return;
-  auto catalog = backup::Catalog::open(config.server.state_dir);
-  if (!catalog) return;
-  auto st = catalog->status();
-  if (!st) return;
-  out.gauge("groundctl_backup_configured", "1 when [backup] is configured.", {}, 1);
-  if (st->last_run) {
-    out.gauge("groundctl_backup_last_run_success", "1 if the last backup run succeeded.", {},
-              st->last_run->ok ? 1 : 0);
-    out.gauge("groundctl_backup_last_run_timestamp_seconds",
-              "When the last backup run finished, in unixtime.", {},
-              unix_seconds(st->last_run->finished_at));
+  if (!catalog_ || state_dir_ != config.server.state_dir) {
+    catalog_.reset();
+    data_version_ = -1;
+    auto opened = backup::Catalog::open(config.server.state_dir);
+    if (!opened) return;  // No gauges: BackupTooOld and friends see no backup.
+    catalog_ = std::move(*opened);
+    state_dir_ = config.server.state_dir;
   }
-  if (st->last_success) {
-    out.gauge("groundctl_backup_last_success_timestamp_seconds",
-              "When the last successful backup finished, in unixtime.", {},
-              unix_seconds(st->last_success->finished_at));
+  auto version = catalog_->data_version();
+  if (!version) {
+    catalog_.reset();  // Opened again on the next scrape.
+    return;
   }
-  if (st->last_set) {
-    out.gauge("groundctl_backup_last_set_verified",
-              "1 if the newest set passed verification (restored while written).", {},
-              st->last_set->verify_result == "passed" ? 1 : 0);
-    out.gauge("groundctl_backup_last_set_bytes", "Size of the newest set.", {},
-              static_cast<double>(st->last_set->bytes));
+  if (*version != data_version_) {
+    auto st = catalog_->status();
+    if (!st) return;
+    latest_ = MetricSet();
+    add_backup_gauges(*st, latest_);
+    data_version_ = *version;
   }
-  out.gauge("groundctl_backup_upload_pending", "1 if a set waits for its offsite upload.", {},
-            st->oldest_pending_upload ? 1 : 0);
-  if (st->oldest_pending_upload) {
-    out.gauge("groundctl_backup_oldest_pending_upload_timestamp_seconds",
-              "When the oldest set still waiting for upload finished, in unixtime.", {},
-              unix_seconds(*st->oldest_pending_upload));
-  }
-  if (st->last_drill) {
-    out.gauge("groundctl_backup_last_drill_success", "1 if the last restore drill succeeded.", {},
-              st->last_drill->ok ? 1 : 0);
-    out.gauge("groundctl_backup_last_drill_restore_seconds",
-              "How long the last restore drill took (RTO).", {}, st->last_drill->restore_seconds);
-  }
+  out.merge(latest_);
 }
 
 void collect_self(std::chrono::system_clock::time_point started, MetricSet& out) {
@@ -242,12 +263,12 @@ std::vector<std::unique_ptr<monitor::BackgroundCollector>> start_collectors(
 }
 
 MetricSet collect_all(
-    const DaemonState& state,
+    const DaemonState& state, BackupGauges& backups,
     const std::vector<std::unique_ptr<monitor::BackgroundCollector>>& background) {
   MetricSet set;
   monitor::collect_host(set);
   collect_instances(*state.supervisor, state.config, set);
-  collect_backups(state.config, set);
+  backups.collect(state.config, set);
   collect_self(state.started, set);
   for (const auto& b : background) b->add_latest(set);
   return set;

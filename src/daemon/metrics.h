@@ -5,10 +5,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "backup/catalog.h"
 #include "daemon/handlers.h"
 #include "monitor/background_collector.h"
 #include "monitor/metrics.h"
@@ -18,8 +21,20 @@ namespace gc::daemon {
 // Adds the supervised services and instances to `out`.
 void collect_instances(const supervisor::Supervisor& sup, const config::Config& config,
                        monitor::MetricSet& out);
-// Adds the backup outcome from the catalog in `state_dir` (nothing when there is no [backup]).
-void collect_backups(const config::Config& config, monitor::MetricSet& out);
+// The backup outcome from the catalog in [server].state_dir, as groundctl_backup_* gauges
+// (nothing without [backup]). The catalog stays open and is read again only when state.db
+// changed since the last read (SQLite's data_version): a scrape then costs one PRAGMA instead
+// of opening the database (~0.5 ms). Not thread-safe: the loop thread's.
+class BackupGauges {
+ public:
+  void collect(const config::Config& config, monitor::MetricSet& out);
+
+ private:
+  std::string state_dir_;  // Of catalog_.
+  std::optional<backup::Catalog> catalog_;
+  std::int64_t data_version_ = -1;
+  monitor::MetricSet latest_;
+};
 // Adds process_* metrics of this process, read from /proc/self.
 void collect_self(std::chrono::system_clock::time_point started, monitor::MetricSet& out);
 
@@ -35,7 +50,7 @@ std::vector<std::unique_ptr<monitor::BackgroundCollector>> start_collectors(
 
 // One scrape: everything above plus the host and the latest samples of `background`.
 monitor::MetricSet collect_all(
-    const DaemonState& state,
+    const DaemonState& state, BackupGauges& backups,
     const std::vector<std::unique_ptr<monitor::BackgroundCollector>>& background);
 
 // `set` as JSON for `groundctl metrics --json`: [{name, type, help, samples: [{labels, value}]}],

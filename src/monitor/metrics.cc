@@ -2,8 +2,8 @@
 #include "monitor/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <tuple>
 
@@ -24,37 +24,60 @@ std::string escape_help(std::string_view v) {
   return out;
 }
 
-std::string label_text(const Labels& labels) {
-  if (labels.empty()) return "";
-  std::string out = "{";
+// Appends `{k="v",...}` (nothing for no labels): render() builds the text in place, without
+// a temporary string per sample.
+void append_labels(std::string& out, const Labels& labels) {
+  if (labels.empty()) return;
+  out += '{';
   bool first = true;
   for (const auto& [k, v] : labels) {
-    out += (first ? "" : ",") + k + "=\"" + escape_label_value(v) + "\"";
+    if (!first) out += ',';
+    out += k;
+    out += "=\"";
+    out += escape_label_value(v);
+    out += '"';
     first = false;
   }
-  return out + "}";
+  out += '}';
+}
+
+// Label sets compared as if neither had "le": a histogram's series are sorted by their labels
+// first, then by part and bound.
+bool less_without_le(const Labels& a, const Labels& b) {
+  auto ia = a.begin(), ib = b.begin();
+  while (true) {
+    if (ia != a.end() && ia->first == "le") ++ia;
+    if (ib != b.end() && ib->first == "le") ++ib;
+    if (ia == a.end() || ib == b.end()) return ia == a.end() && ib != b.end();
+    if (*ia != *ib) return *ia < *ib;
+    ++ia;
+    ++ib;
+  }
 }
 
 // Where a sample goes in its family's text. Histogram series must be contiguous with buckets in
-// ascending le order: sorting "le" as text would put "10" before "2.5" and "+Inf" first.
+// ascending le order: sorting "le" as text would put "10" before "2.5" and "+Inf" first. Holds
+// a pointer to the sample: no copy of its labels.
 struct SortKey {
-  Labels base;   // The labels without a histogram's "le".
+  const Sample* sample = nullptr;
+  bool histogram = false;
   int part = 0;  // _bucket, _sum, _count.
   double le = 0;
-  const Sample* sample = nullptr;
   bool operator<(const SortKey& o) const {
-    return std::tie(base, part, le) < std::tie(o.base, o.part, o.le);
+    const Labels& a = sample->labels;
+    const Labels& b = o.sample->labels;
+    if (!histogram) return a < b;
+    if (less_without_le(a, b)) return true;
+    if (less_without_le(b, a)) return false;
+    return std::tie(part, le) < std::tie(o.part, o.le);
   }
 };
 
 SortKey sort_key(const MetricFamily& f, const Sample& s) {
-  SortKey k{s.labels, 0, 0, &s};
-  if (f.type != MetricType::kHistogram) return k;
-  auto le = k.base.find("le");
-  if (le != k.base.end()) {
-    k.le = std::strtod(le->second.c_str(), nullptr);  // Reads "+Inf" as infinity.
-    k.base.erase(le);
-  }
+  SortKey k{&s, f.type == MetricType::kHistogram, 0, 0};
+  if (!k.histogram) return k;
+  auto le = s.labels.find("le");
+  if (le != s.labels.end()) k.le = std::strtod(le->second.c_str(), nullptr);  // "+Inf": inf.
   k.part = s.suffix == "_bucket" ? 0 : s.suffix == "_sum" ? 1 : 2;
   return k;
 }
@@ -128,17 +151,14 @@ void MetricSet::merge(const MetricSet& other) {
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-    return buf;
-  }
   char buf[32];
-  for (int precision = 6; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
+  // Whole numbers in full up to 1e15 (counters and timestamps read better that way), else the
+  // shortest text that reads back as v.
+  bool whole = v == std::floor(v) && std::fabs(v) < 1e15;
+  auto [end, ec] = whole ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, v);
+  if (ec != std::errc()) return "NaN";  // Cannot happen: 32 bytes hold any double.
+  return std::string(buf, end);
 }
 
 std::string escape_label_value(std::string_view v) {
@@ -170,7 +190,12 @@ std::string render(const MetricSet& set) {
     std::stable_sort(sorted.begin(), sorted.end());
     for (const SortKey& k : sorted) {
       const Sample& s = *k.sample;
-      out += name + s.suffix + label_text(s.labels) + " " + format_value(s.value) + "\n";
+      out += name;
+      out += s.suffix;
+      append_labels(out, s.labels);
+      out += ' ';
+      out += format_value(s.value);
+      out += '\n';
     }
   }
   return out;
