@@ -6,7 +6,8 @@
 #include <sodium.h>
 
 #include <charconv>
-#include <cstring>
+
+#include "base/base64.h"
 
 namespace gc::backup::wire {
 namespace {
@@ -120,14 +121,6 @@ Digest salted_password(std::string_view password, std::string_view salt, long it
   sodium_memzero(&keyed, sizeof keyed);
   sodium_memzero(u.data(), u.size());
   return result;
-}
-
-std::string base64(std::string_view bin) {
-  std::string out(sodium_base64_ENCODED_LEN(bin.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bin.data()),
-                    bin.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::strlen(out.c_str()));
-  return out;
 }
 
 std::optional<std::string> unbase64(std::string_view text) {
@@ -250,7 +243,7 @@ Result<std::string> ScramClient::client_final(std::string_view server_first) {
   for (Digest* d : {&salted, &client_key, &stored_key, &server_key}) {
     sodium_memzero(d->data(), d->size());
   }
-  return without_proof + ",p=" + base64(as_view(proof));
+  return without_proof + ",p=" + base64_encode(as_view(proof));
 }
 
 Status ScramClient::verify_server_final(std::string_view server_final) const {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/base64.h"
 #include "base/unique_fd.h"
 
 namespace gc::monitor {
@@ -78,28 +79,6 @@ std::string percent_decode(std::string_view s) {
     } else {
       out += s[i];
     }
-  }
-  return out;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    auto v = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16 |
-             static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8 |
-             static_cast<unsigned char>(in[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
   }
   return out;
 }
@@ -183,7 +162,7 @@ std::string build_request(const HttpRequest& r, const PlainHttpUrl& u) {
   std::string out = r.method + " " + u.target + " HTTP/1.1\r\nHost: " + host +
                     "\r\nUser-Agent: " + r.user_agent + "\r\nConnection: close\r\n";
   if (!u.userinfo.empty()) {
-    out += "Authorization: Basic " + base64(percent_decode(u.userinfo)) + "\r\n";
+    out += "Authorization: Basic " + base64_encode(percent_decode(u.userinfo)) + "\r\n";
   }
   for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
   if (!r.body.empty() || r.method == "POST" || r.method == "PUT") {

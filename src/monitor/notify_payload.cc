@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/base64.h"
 #include "base/utc_time.h"
 
 namespace gc::monitor {
@@ -61,22 +62,6 @@ std::string status_tag(const std::vector<Alert>& alerts) {
   return firing > 0 ? "[FIRING:" + std::to_string(firing) + "]" : "[RESOLVED]";
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char kDigits[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
-    out += kDigits[(v >> 18) & 63];
-    out += kDigits[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kDigits[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kDigits[v & 63] : '=';
-  }
-  return out;
-}
-
 // Header text may only be ASCII; anything else goes in RFC 2047 encoded-words of at most 75
 // characters (45 bytes of text each, cut between UTF-8 sequences), folded onto new lines.
 std::string header_text(std::string_view s) {
@@ -88,7 +73,7 @@ std::string header_text(std::string_view s) {
     std::size_t end = std::min(start + 45, s.size());
     while (end < s.size() && end > start + 1 && (s[end] & 0xC0) == 0x80) --end;
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(s.substr(start, end - start)) + "?=";
+    out += "=?UTF-8?B?" + base64_encode(s.substr(start, end - start)) + "?=";
     start = end;
   }
   return out;

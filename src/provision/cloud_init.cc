@@ -7,6 +7,8 @@
 #include <optional>
 #include <set>
 
+#include "base/base64.h"
+
 namespace gc::provision {
 namespace {
 
@@ -285,7 +287,7 @@ std::string write_files_yaml(const std::string& path, std::string_view text) {
   } else {
     // CR line ends, control characters or invalid UTF-8: base64 carries any byte.
     y += "    encoding: b64\n";
-    y += "    content: " + detail::base64(text) + "\n";
+    y += "    content: " + base64_encode(text) + "\n";
   }
   return y;
 }
@@ -366,24 +368,6 @@ std::string yaml_literal_block(std::string_view s, int parent_indent) {
     out += "\n";
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
-  }
-  return out;
-}
-
-std::string base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-    if (i + 1 < bytes.size())
-      n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-    if (i + 2 < bytes.size()) n |= static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
   }
   return out;
 }

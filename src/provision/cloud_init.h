@@ -70,7 +70,5 @@ bool yaml_block_safe(std::string_view s);
 // and a non-empty `s`.
 std::string yaml_literal_block(std::string_view s, int parent_indent);
 
-std::string base64(std::string_view bytes);  // RFC 4648, padded, one line.
-
 }  // namespace detail
 }  // namespace gc::provision
